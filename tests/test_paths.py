@@ -1,0 +1,22 @@
+from utils import paths
+from utils.demo import DemoConfig, write_demo
+
+
+def test_explicit_data_dir_wins(tiny_dir, tmp_path):
+    assert paths.data_dir(str(tiny_dir), tmp_path) == tiny_dir.resolve()
+
+
+def test_falls_back_on_local_input_then_demo(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "KAGGLE_INPUT", tmp_path / "kaggle")
+    monkeypatch.setattr(paths, "LOCAL_INPUT", tmp_path / "input")
+    work = tmp_path / "work"
+    demo = paths.data_dir(None, work)
+    assert demo == work.resolve() / "demo-data" and (demo / "topics.csv").is_file()
+    write_demo(tmp_path / "input", DemoConfig(topics=120, content=240, links=400, seed=3))
+    assert paths.data_dir(None, work) == tmp_path / "input"
+
+
+def test_work_dir_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("LECR_WORK_DIR", str(tmp_path / "env"))
+    assert paths.work_dir() == (tmp_path / "env").resolve()
+    assert paths.work_dir(tmp_path / "explicit") == (tmp_path / "explicit").resolve()

@@ -1,0 +1,43 @@
+import pandas as pd
+
+from utils.text import TextConfig, content_texts, topic_texts
+from utils.tree import TopicTree
+
+TOPICS = pd.DataFrame({
+    "id": ["t_root", "t_math", "t_frac", "t_add", "t_other"],
+    "title": ["Channel", "Math", "Fractions", "Adding fractions", "Other"],
+    "description": ["", "", "", "Add  two\nfractions.", ""],
+    "parent": ["", "t_root", "t_math", "t_frac", "t_root"],
+    "level": [0, 1, 2, 3, 1],
+})
+
+
+def test_tree_navigation():
+    tree = TopicTree(TOPICS)
+    assert tree.ancestors("t_add") == ["t_frac", "t_math", "t_root"]
+    assert tree.ancestors("t_root") == []
+    assert tree.root("t_add") == "t_root"
+    assert tree.children("t_root") == ["t_math", "t_other"]
+    assert tree.children("t_add") == []
+    assert tree.breadcrumb("t_add") == "Channel > Math > Fractions > Adding fractions"
+    assert tree.breadcrumb("t_add", max_depth=1) == "Fractions > Adding fractions"
+
+
+def test_topic_text_has_title_then_ancestors_then_description():
+    texts = topic_texts(TOPICS, TopicTree(TOPICS))
+    assert texts["t_add"] == "Adding fractions | Channel > Math > Fractions | Add two fractions."
+    assert texts["t_root"] == "Channel"  # empty parts are left out
+    short = topic_texts(TOPICS, TopicTree(TOPICS), TextConfig(max_ancestors=1, max_chars=30))
+    assert short["t_add"] == "Adding fractions | Fractions |"[:30]
+
+
+def test_content_text_falls_back_on_text_and_caps():
+    content = pd.DataFrame({
+        "id": ["c_a", "c_b", "c_c"], "kind": ["video", "document", "exercise"],
+        "title": ["Intro", "Book", "Quiz"], "description": ["Short.", "", ""],
+        "text": ["ignored", "x" * 1000, ""],
+    })
+    texts = content_texts(content, TextConfig(text_chars=10))
+    assert texts["c_a"] == "video | Intro | Short."
+    assert texts["c_b"] == "document | Book | " + "x" * 10
+    assert texts["c_c"] == "exercise | Quiz"

@@ -1,0 +1,15 @@
+"""LECR curriculum recommendation suite: the logic behind the notebooks.
+
+Modules (each does one job):
+
+- ``paths``   : where the data and the working folder are.
+- ``data``    : load and validate a competition folder (``LECRData``).
+- ``tree``    : the topic tree (ancestors, breadcrumb, root, children).
+- ``text``    : the topic and content texts the models read.
+- ``metrics`` : mean F2 (Kaggle's metric), recall@K, precision.
+- ``demo``    : a deterministic demo dataset in the Kaggle layout.
+- ``eda``     : the summaries the EDA notebook draws; ``plots``: its figures.
+- ``run``     : runs the notebooks in order (the main job).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""Where the data and the working folder are, the same way in every notebook.
+
+Data folder, first found wins:
+
+1. an explicit path (a notebook's ``DATA_DIR`` parameter, ``--data`` of the runner);
+   ``"demo"`` asks for the demo data explicitly;
+2. ``/kaggle/input/learning-equality-curriculum-recommendations`` (a Kaggle kernel);
+3. ``input/learning-equality-curriculum-recommendations`` in the project folder;
+4. the demo data, generated once (deterministically) into ``WORK/demo-data``.
+
+Working folder (folds, models, embeddings, candidates, figures, ``submission.csv``): an
+explicit path, else ``$LECR_WORK_DIR``, else ``/kaggle/working`` on Kaggle, else
+``~/lecr-working``; never the source tree.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .data import FILES
+
+COMPETITION = "learning-equality-curriculum-recommendations"
+KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION
+KAGGLE_WORKING = Path("/kaggle/working")
+PROJECT = Path(__file__).resolve().parent.parent
+LOCAL_INPUT = PROJECT / "input" / COMPETITION
+
+log = logging.getLogger(__name__)
+
+
+def _is_competition_folder(path: Path) -> bool:
+    return all((path / filename).is_file() for filename, _ in FILES.values())
+
+
+def work_dir(explicit=None) -> Path:
+    """The working folder (created if missing); see the module docstring for the order."""
+    if explicit:
+        path = Path(explicit)
+    elif os.environ.get("LECR_WORK_DIR"):
+        path = Path(os.environ["LECR_WORK_DIR"])
+    elif KAGGLE_WORKING.is_dir():
+        path = KAGGLE_WORKING
+    else:
+        path = Path.home() / "lecr-working"
+    path = path.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def demo_dir(work=None, size: str = "small") -> Path:
+    """The demo dataset in ``WORK/demo-data[-SIZE]``, written on first use."""
+    from .demo import DemoConfig, write_demo
+
+    suffix = "" if size == "small" else f"-{size}"
+    path = work_dir(work) / f"demo-data{suffix}"
+    if not _is_competition_folder(path):
+        counts = write_demo(path, DemoConfig.preset(size))
+        log.info("wrote the demo data to %s: %s", path, counts)
+    return path
+
+
+def data_dir(explicit=None, work=None) -> Path:
+    """The competition folder to read; see the module docstring for the order."""
+    if explicit == "demo":
+        return demo_dir(work)
+    if explicit:
+        path = Path(explicit).expanduser().resolve()
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"{path}: no such data folder; pass a folder in the Kaggle layout "
+                f"(topics.csv, content.csv, correlations.csv, sample_submission.csv) or 'demo'.")
+        return path
+    for path in (KAGGLE_INPUT, LOCAL_INPUT):
+        if _is_competition_folder(path):
+            return path
+    log.info("no competition data found in %s or %s: using the demo data",
+             KAGGLE_INPUT, LOCAL_INPUT)
+    return demo_dir(work)

@@ -1,0 +1,70 @@
+"""The texts the models read, built once here so no stage rebuilds them by hand.
+
+- topic text: ``title | ancestors' titles (root first) | description``
+- content text: ``kind | title | description`` (the extracted ``text`` when the description
+  is empty)
+
+Empty parts are left out; each part and the whole text have a character cap
+(:class:`TextConfig`), applied before tokenisation so long descriptions never crowd out the
+title.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .tree import TopicTree
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """How topic and content texts are built (defaults suit a 64-128 token model)."""
+
+    sep: str = " | "
+    """Between the parts of a text."""
+    crumb_sep: str = " > "
+    """Between ancestors' titles."""
+    max_ancestors: int | None = 4
+    """Nearest ancestors kept in the topic text (None keeps all, up to the channel root)."""
+    title_chars: int = 150
+    description_chars: int = 300
+    text_chars: int = 300
+    """Cap on the extracted ``text`` used when a content item has no description."""
+    max_chars: int = 600
+    """Cap on the whole text."""
+
+
+def _clip(values: pd.Series, chars: int) -> pd.Series:
+    return values.str.replace(r"\s+", " ", regex=True).str.strip().str.slice(0, chars)
+
+
+def _join(parts: list[pd.Series], config: TextConfig) -> pd.Series:
+    frame = pd.concat(parts, axis=1)
+    joined = [config.sep.join(p for p in row if p) for row in frame.itertuples(index=False)]
+    return pd.Series(joined, index=frame.index, dtype=object).str.slice(0, config.max_chars)
+
+
+def topic_texts(topics: pd.DataFrame, tree: TopicTree,
+                config: TextConfig = TextConfig()) -> pd.Series:
+    """One text per topic, indexed by topic id."""
+    crumbs = [
+        config.crumb_sep.join(reversed(titles))
+        for titles in tree.ancestor_titles(topics["id"], max_depth=config.max_ancestors)
+    ]
+    parts = [
+        _clip(topics["title"], config.title_chars),
+        _clip(pd.Series(crumbs, index=topics.index, dtype=object), config.max_chars),
+        _clip(topics["description"], config.description_chars),
+    ]
+    return _join(parts, config).set_axis(topics["id"].to_numpy()).rename("text")
+
+
+def content_texts(content: pd.DataFrame, config: TextConfig = TextConfig()) -> pd.Series:
+    """One text per content item, indexed by content id."""
+    description = _clip(content["description"], config.description_chars)
+    fallback = _clip(content["text"], config.text_chars)
+    body = description.where(description != "", fallback)
+    parts = [content["kind"].astype(str), _clip(content["title"], config.title_chars), body]
+    return _join(parts, config).set_axis(content["id"].to_numpy()).rename("text")
