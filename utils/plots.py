@@ -63,3 +63,17 @@ def save(fig, name: str, folder=None) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
+
+
+def recall_curves(table: pd.DataFrame, title: str = "Validation recall@K", ax=None):
+    """One line per row of ``table`` (models), columns K, values mean recall."""
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    for name, row in table.iterrows():
+        ax.plot([int(k) for k in row.index], row.to_numpy(), marker="o", label=str(name))
+    ax.set(xscale="log", title=title, xlabel="K candidates (log scale)",
+           ylabel="mean recall per topic", ylim=(0, 1.02))
+    ks = [int(k) for k in table.columns]
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax

@@ -6,12 +6,15 @@ executes ``notebooks/NN_*.ipynb`` in number order with papermill, passing each t
 parameters it declares (``DATA_DIR``, ``WORK_DIR``, ``FIG_DIR`` and the profile's
 settings), writes the executed copies to ``WORK_DIR/notebooks/`` and stops at the first
 notebook that fails, naming it and its error. ``--data demo`` (or no ``--data`` and no
-competition data found) runs on the generated demo data.
+competition data found) runs on the generated demo data. ``--inline`` runs the notebooks'
+code cells in this Python process instead, for machines without Jupyter (outputs are not
+kept; figures still go to ``FIG_DIR``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import logging
 import sys
 import time
@@ -24,7 +27,9 @@ NOTEBOOKS = paths.PROJECT / "notebooks"
 # Settings per profile, passed to every notebook that declares the parameter.
 PROFILES: dict[str, dict] = {
     "demo": {},  # the notebooks' own defaults: sized for the CPU demo run
-    "gpu": {},   # full-size settings for one GPU
+    "gpu": {     # full-size settings for one GPU
+        "EPOCHS": 4, "NEGATIVE_EPOCHS": 2, "MAX_LENGTH": 128, "BATCH_SIZE": 128,
+    },
 }
 
 
@@ -36,34 +41,100 @@ def notebooks(only: list[str] | None = None) -> list[Path]:
     return found
 
 
-def run(data=None, work=None, profile: str = "demo", only=None, log=print) -> Path:
-    """Execute the notebooks; return the working folder (``submission.csv`` lands there)."""
+def _cells(notebook: Path) -> list[dict]:
+    import json
+
+    return [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's ``parameters`` cell."""
+    for cell in _cells(notebook):
+        if "parameters" in cell["metadata"].get("tags", []):
+            tree = ast.parse("".join(cell["source"]))
+            return {t.id for node in tree.body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+    return set()
+
+
+def execute_inline(notebook: Path, parameters: dict) -> None:
+    """Run a notebook's code cells in a fresh namespace of this process, the parameters
+    applied right after its ``parameters`` cell (as papermill injects them)."""
+    import os
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    cells = _cells(notebook)
+    namespace = {"__name__": "__main__"}
+    here = os.getcwd()
+    os.chdir(notebook.parent)
+    try:
+        for number, cell in enumerate(cells, 1):
+            exec(compile("".join(cell["source"]), f"{notebook.name}, cell {number}", "exec"),
+                 namespace)
+            if "parameters" in cell["metadata"].get("tags", []):
+                namespace.update(parameters)
+    finally:
+        os.chdir(here)
+
+
+def execute_papermill(notebook: Path, executed: Path, parameters: dict) -> None:
+    """Run a notebook in a Jupyter kernel with papermill, keeping the executed copy."""
     import papermill as pm
 
+    try:
+        pm.execute_notebook(str(notebook), str(executed), parameters=parameters,
+                            cwd=str(NOTEBOOKS), kernel_name="python3",
+                            progress_bar=sys.stderr.isatty(), log_output=False)
+    except pm.PapermillExecutionError as err:
+        raise SystemExit(f"{notebook.name} failed in cell {err.exec_count}: {err.ename}: "
+                         f"{err.evalue}\nexecuted copy with the traceback: {executed}") from None
+
+
+def run(data=None, work=None, profile: str = "demo", only=None, params=None, log=print,
+        inline: bool = False) -> Path:
+    """Execute the notebooks; return the working folder (``submission.csv`` lands there).
+
+    ``params`` override the profile's settings (passed to the notebooks that declare them).
+    """
     work = paths.work_dir(work)
     data = paths.data_dir(data, work)
     out_dir = work / "notebooks"
     out_dir.mkdir(exist_ok=True)
+    # a relative path given here means this folder, not the notebooks' folder they run in
+    params = {k: str(Path(v).resolve()) if isinstance(v, str) and Path(v).exists() else v
+              for k, v in (params or {}).items()}
     common = {"DATA_DIR": str(data), "WORK_DIR": str(work), "FIG_DIR": str(work / "figures"),
-              **PROFILES[profile]}
+              **PROFILES[profile], **params}
     todo = notebooks(only)
     log(f"data: {data}\nwork: {work}\nprofile: {profile}\nnotebooks: "
         + ", ".join(nb.name for nb in todo))
     for i, notebook in enumerate(todo, 1):
-        declared = pm.inspect_notebook(str(notebook))
+        declared = declared_parameters(notebook)
         parameters = {k: v for k, v in common.items() if k in declared}
         log(f"[{i}/{len(todo)}] {notebook.name} {parameters}")
         start = time.perf_counter()
-        try:
-            pm.execute_notebook(str(notebook), str(out_dir / notebook.name),
-                                parameters=parameters, cwd=str(NOTEBOOKS), kernel_name="python3",
-                                progress_bar=sys.stderr.isatty(), log_output=False)
-        except pm.PapermillExecutionError as err:
-            raise SystemExit(
-                f"{notebook.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
-                f"executed copy with the traceback: {out_dir / notebook.name}") from None
+        if inline:
+            execute_inline(notebook, parameters)
+        else:
+            execute_papermill(notebook, out_dir / notebook.name, parameters)
         log(f"[{i}/{len(todo)}] {notebook.name} done in {time.perf_counter() - start:.0f}s")
     return work
+
+
+def parse_params(items: list[str]) -> dict:
+    """``["EPOCHS=2", "GROUP_BY=channel"]`` -> ``{"EPOCHS": 2, "GROUP_BY": "channel"}``."""
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise SystemExit(f"--param takes NAME=VALUE, got {item!r}")
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value
+    return params
 
 
 def main(argv=None) -> None:
@@ -76,10 +147,16 @@ def main(argv=None) -> None:
                         help="settings: demo (CPU-sized, default) or gpu (full run on one GPU)")
     parser.add_argument("--only", nargs="+", metavar="NN",
                         help="run only these notebooks, by number (e.g. --only 01 02)")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a notebook parameter (a Python literal, else a string), e.g. "
+                             "-p EPOCHS=2 -p 'SPLIT_CATEGORIES=[\"aligned\"]'")
+    parser.add_argument("--inline", action="store_true",
+                        help="run the code cells in this process (no Jupyter kernel needed)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("papermill").setLevel(logging.WARNING)
-    work = run(args.data, args.work, args.profile, args.only)
+    work = run(args.data, args.work, args.profile, args.only, parse_params(args.param),
+               inline=args.inline)
     print(f"finished; artifacts in {work}")
 
 

@@ -68,3 +68,13 @@ def content_texts(content: pd.DataFrame, config: TextConfig = TextConfig()) -> p
     body = description.where(description != "", fallback)
     parts = [content["kind"].astype(str), _clip(content["title"], config.title_chars), body]
     return _join(parts, config).set_axis(content["id"].to_numpy()).rename("text")
+
+
+def text_frames(data, config: TextConfig = TextConfig()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(topics, content)`` frames of ``id, language, text`` for every topic and item of
+    ``data`` (an :class:`~utils.data.LECRData`): what the retrievers and rerankers read."""
+    topics = data.topics[["id", "language"]].copy()
+    topics["text"] = topic_texts(data.topics, TopicTree(data.topics), config).to_numpy()
+    content = data.content[["id", "language"]].copy()
+    content["text"] = content_texts(data.content, config).to_numpy()
+    return topics.reset_index(drop=True), content.reset_index(drop=True)

