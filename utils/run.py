@@ -102,8 +102,10 @@ def run(data=None, work=None, profile: str = "demo", only=None, params=None, log
     data = paths.data_dir(data, work)
     out_dir = work / "notebooks"
     out_dir.mkdir(exist_ok=True)
-    # a relative path given here means this folder, not the notebooks' folder they run in
-    params = {k: str(Path(v).resolve()) if isinstance(v, str) and Path(v).exists() else v
+    # a relative path given here (a *_DIR parameter, or any existing path) means this folder,
+    # not the notebooks' folder they run in
+    params = {k: str(Path(v).resolve())
+              if isinstance(v, str) and (k.endswith("_DIR") or Path(v).exists()) else v
               for k, v in (params or {}).items()}
     common = {"DATA_DIR": str(data), "WORK_DIR": str(work), "FIG_DIR": str(work / "figures"),
               **PROFILES[profile], **params}

@@ -1,0 +1,98 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils import candidates as cand
+from utils import search
+from utils.data import load_competition
+from utils.text import text_frames
+
+
+@pytest.fixture(scope="module")
+def frames(tiny_dir):
+    data = load_competition(tiny_dir)
+    topics, content = text_frames(data)
+    queries = topics[topics["id"].isin(data.correlations["topic_id"])]
+    return data, queries, content
+
+
+def brute_force(queries, q_emb, corpus, c_emb, k):
+    rows = []
+    for i, (topic, language) in enumerate(zip(queries["id"], queries["language"])):
+        same = np.flatnonzero(corpus["language"].to_numpy() == language)
+        scores = c_emb[same] @ q_emb[i]
+        order = same[np.argsort(-scores, kind="stable")[:k]]
+        rows += [(topic, corpus["id"].iloc[j], r) for r, j in enumerate(order, 1)]
+    return sorted(rows)
+
+
+def test_chunked_search_equals_brute_force(frames):
+    _, queries, content = frames
+    rng = np.random.default_rng(0)
+    q_emb = rng.normal(size=(len(queries), 16)).astype(np.float32)
+    c_emb = rng.normal(size=(len(content), 16)).astype(np.float32)
+    q_emb /= np.linalg.norm(q_emb, axis=1, keepdims=True)
+    c_emb /= np.linalg.norm(c_emb, axis=1, keepdims=True)
+    found = search.search(queries, q_emb, content, c_emb, k=7, query_chunk=5, corpus_chunk=11)
+    assert sorted(zip(found["topic_id"], found["content_id"], found["rank"])) == brute_force(
+        queries, q_emb, content, c_emb, 7)
+
+
+def check_candidates(frame, queries, content, k):
+    language = content.set_index("id")["language"]
+    topic_language = queries.set_index("id")["language"]
+    assert (frame["content_id"].map(language).to_numpy()
+            == frame["topic_id"].map(topic_language).to_numpy()).all()
+    assert not frame.duplicated(["topic_id", "content_id"]).any()
+    assert frame.groupby("topic_id").size().max() <= k
+    ranks = frame.groupby("topic_id")["rank"].agg(list)
+    assert all(r == list(range(1, len(r) + 1)) for r in ranks)
+
+
+def test_tfidf_and_fusion_respect_language_k_and_uniqueness(frames):
+    data, queries, content = frames
+    tfidf = cand.tfidf_candidates(queries, content, k=8, chunk=7)
+    check_candidates(tfidf, queries, content, 8)
+    # a second source: the TF-IDF list reversed, so fusion sees disagreement
+    other = tfidf.assign(rank=tfidf.groupby("topic_id")["rank"].transform(lambda r: r.max() + 1 - r),
+                         score=1 - tfidf["score"])
+    fused = cand.label(cand.fuse({"a": tfidf, "b": other.sample(frac=0.7, random_state=0)}, k=6),
+                       data.links)
+    check_candidates(fused, queries, content, 6)
+    assert {"a_rank", "a_score", "b_rank", "b_score", "votes", "mean_score", "label"} <= set(fused)
+    for _, group in fused.groupby("topic_id"):  # more votes first, then higher mean score
+        keys = list(zip(-group["votes"], -group["mean_score"]))
+        assert keys == sorted(keys)
+    known = set(zip(data.links["topic_id"], data.links["content_id"]))
+    assert (fused["label"] == [int(p in known) for p in zip(fused["topic_id"], fused["content_id"])]).all()
+
+
+def test_topic_without_content_in_its_language_gets_no_candidates(frames, caplog):
+    _, queries, content = frames
+    lonely = pd.DataFrame({"id": ["t_lonely000000"], "language": ["xx"], "text": ["nothing"]})
+    with caplog.at_level("WARNING"):
+        found = cand.tfidf_candidates(pd.concat([queries.head(3), lonely]), content, k=5)
+    assert "t_lonely000000" not in set(found["topic_id"]) and "'xx'" in caplog.text
+
+
+def test_stage1_f2_helpers():
+    candidates = pd.DataFrame({"topic_id": ["t1"] * 3 + ["t2"] * 2,
+                               "content_id": ["a", "b", "z", "x", "y"],
+                               "rank": [1, 2, 3, 1, 2], "score": [0.9, 0.8, 0.1, 0.3, 0.2]})
+    truth = {"t1": "a b", "t2": "x"}
+    k, f2, curve = cand.best_topk_f2(candidates, truth, ks=[1, 2, 3])
+    assert k == 2 and curve.loc[1] < curve.loc[2]
+    t, f2_t, _ = cand.best_threshold_f2(candidates, truth, thresholds=[0.5, 0.95])
+    assert t == 0.5  # t2 keeps its best item even below the threshold
+    assert f2_t == pytest.approx(1.0)
+
+
+def test_fusion_of_chosen_sources_keeps_the_others_as_features(frames):
+    _, queries, content = frames
+    a = cand.tfidf_candidates(queries, content, k=5)
+    b = cand.tfidf_candidates(queries, content, k=10, ngram_range=(2, 3))
+    fused = cand.fuse({"a": a, "b": b}, k=5, using=["a"])
+    assert fused["votes"].max() == 1 and fused["b_rank"].notna().any()
+    assert set(zip(fused["topic_id"], fused["content_id"])) == set(zip(a["topic_id"], a["content_id"]))
+    with pytest.raises(ValueError, match="cannot fuse"):
+        cand.fuse({"a": a}, using=["c"])

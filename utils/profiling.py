@@ -1,0 +1,81 @@
+"""Wall time and peak memory per stage, for the benchmarks and the submission notebook.
+
+    timer = StageTimer()
+    with timer.stage("embed content"):
+        ...
+    timer.table()   # stage, seconds, peak RSS above the stage's start (MiB), GPU peak (MiB)
+
+Peak RSS is sampled by a background thread (every 5 ms by default) with psutil, so it sees
+short-lived spikes a before/after reading would miss.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+
+import pandas as pd
+import psutil
+
+MIB = 2**20
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, interval: float):
+        super().__init__(daemon=True)
+        self.process = psutil.Process()
+        self.interval = interval
+        self.start_rss = self.peak = self.process.memory_info().rss
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def stop(self) -> int:
+        self.done.set()
+        self.join()
+        return max(self.peak, self.process.memory_info().rss)
+
+
+class StageTimer:
+    """Collects one row per stage: seconds, RSS at start, peak RSS, GPU peak."""
+
+    def __init__(self, interval: float = 0.005, log=None):
+        self.rows: list[dict] = []
+        self.interval = interval
+        self.log = log
+
+    @contextmanager
+    def stage(self, name: str, **extra):
+        import torch
+
+        cuda = torch.cuda.is_available()
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        sampler = _Sampler(self.interval)
+        sampler.start()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if cuda:
+                torch.cuda.synchronize()
+            seconds = time.perf_counter() - start
+            peak = sampler.stop()
+            row = {"stage": name, "seconds": round(seconds, 2),
+                   "rss start MiB": round(sampler.start_rss / MIB),
+                   "peak RSS MiB": round(peak / MIB),
+                   "peak above start MiB": round((peak - sampler.start_rss) / MIB),
+                   **extra}
+            if cuda:
+                row["GPU peak MiB"] = round(torch.cuda.max_memory_allocated() / MIB)
+            self.rows.append(row)
+            if self.log:
+                self.log(f"{name}: {seconds:.1f}s, peak RSS {peak / MIB:,.0f} MiB "
+                         f"(+{(peak - sampler.start_rss) / MIB:,.0f})")
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows).set_index("stage")
