@@ -2,13 +2,13 @@
 
 ``python -m utils.demo --out DIR`` writes ``topics.csv``, ``content.csv``,
 ``correlations.csv`` and ``sample_submission.csv`` into ``DIR``; ``--size full`` writes the
-LECR shape (~77k topics, ~154k content, ~280k links) for benchmarks. The same seed and sizes
+LECR shape (~75k topics, ~154k content, ~290k links) for benchmarks. The same seed and sizes
 always give the same files.
 
 What it carries, as the real data does: channels of three categories (``source`` channels
 whose content the ``aligned`` and ``supplemental`` curricula reuse, so content is shared
-across channels and topics: many-to-many links), ten languages in four scripts with one
-language that has almost no content, trees of depth 3 to 9, all five content kinds, empty
+across channels and topics: many-to-many links), ten languages in five scripts plus one
+language that has almost no content, trees of 4 to 8 levels, all five content kinds, empty
 topic and content descriptions, extracted ``text`` on about half the content, titles that
 repeat, and a few links from a topic to content of another language.
 
@@ -423,7 +423,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True, help="folder to write the four CSV files into")
     parser.add_argument("--size", choices=list(SIZES), default="small",
                         help="preset: tiny (tests), small (demo run, default), "
-                             "full (LECR shape: ~77k topics, ~154k content, ~280k links)")
+                             "full (LECR shape: ~75k topics, ~154k content, ~290k links)")
     parser.add_argument("--topics", type=int, help="override the preset's topic count")
     parser.add_argument("--content", type=int, help="override the preset's content count")
     parser.add_argument("--links", type=int, help="override the preset's link count")
