@@ -2,7 +2,7 @@
 
 ``python -m utils.demo --out DIR`` writes ``topics.csv``, ``content.csv``,
 ``correlations.csv`` and ``sample_submission.csv`` into ``DIR``; ``--size full`` writes the
-LECR shape (~75k topics, ~154k content, ~290k links) for benchmarks. The same seed and sizes
+LECR shape (~77k topics, ~154k content, ~290k links) for benchmarks. The same seed and sizes
 always give the same files.
 
 What it carries, as the real data does: channels of three categories (``source`` channels
@@ -307,7 +307,7 @@ class _Generator:
         cfg, rng = self.cfg, self.rng
         concepts = self.concepts(max(40, int(cfg.topics * 0.12)))
         channels = self.channels()
-        for _ in range(2):  # the second pass scales the channels to the topic count asked for
+        for _ in range(3):  # later passes scale the channels to the topic count asked for
             topics: list[dict] = []
             tree_rng = np.random.default_rng([cfg.seed, 1])
             for channel in channels.itertuples():
@@ -423,7 +423,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True, help="folder to write the four CSV files into")
     parser.add_argument("--size", choices=list(SIZES), default="small",
                         help="preset: tiny (tests), small (demo run, default), "
-                             "full (LECR shape: ~75k topics, ~154k content, ~290k links)")
+                             "full (LECR shape: ~77k topics, ~154k content, ~290k links)")
     parser.add_argument("--topics", type=int, help="override the preset's topic count")
     parser.add_argument("--content", type=int, help="override the preset's content count")
     parser.add_argument("--links", type=int, help="override the preset's link count")
