@@ -64,3 +64,14 @@ def test_mined_negatives_are_never_known_positives(setup):
         assert not set(row.negative_ids) & positives[row.topic_id]
         assert set(row.negative_ids) <= set(pool["id"])
         assert {language[c] for c in row.negative_ids} == {row.language}
+
+
+@pytest.mark.parametrize("options", [{"mini_batch_size": 4}, {"symmetric": True}])
+def test_train_with_the_cached_or_symmetric_loss(setup, tmp_path, options):
+    data, *_, pairs = setup
+    model = retriever.load_model(retriever.base_model_path(), max_length=24)
+    before = next(model.parameters()).detach().clone()
+    config = retriever.RetrieverConfig(batch_size=8, max_length=24, **options)
+    history = retriever.train(model, pairs.head(48), data.links, config, 1, tmp_path)
+    assert len(history) and history["loss"].notna().all()
+    assert not next(model.parameters()).detach().equal(before)
