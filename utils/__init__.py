@@ -13,6 +13,7 @@ Modules (each does one job):
 - ``retriever``: bi-encoder training (sampler, hard negatives, boost rounds, recall).
 - ``search``  : embeddings and chunked same-language top-K search.
 - ``candidates``: TF-IDF and dense candidates, their fusion, stage-1-only F2.
+- ``postprocess``: thresholds tuned for mean F2, at least one item per topic.
 - ``profiling``: wall time and peak memory per stage.
 - ``run``     : runs the notebooks in order (the main job).
 """

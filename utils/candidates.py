@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import search
 from .metrics import mean_f2
+from .postprocess import select
 
 log = logging.getLogger(__name__)
 COLUMNS = ["topic_id", "content_id", "rank", "score"]
@@ -124,20 +125,13 @@ def best_topk_f2(candidates: pd.DataFrame, truth, ks=range(1, 21)) -> tuple[int,
     return int(curve.idxmax()), float(curve.max()), curve
 
 
-def predictions_above(candidates: pd.DataFrame, score: str, threshold: float,
-                      keep_top: int = 1) -> dict[str, list[str]]:
-    """Items scoring at least ``threshold``; a topic with none keeps its top ``keep_top``."""
-    keep = (candidates[score] >= threshold) | (candidates["rank"] <= keep_top)
-    chosen = candidates[keep].sort_values(["topic_id", "rank"])
-    return chosen.groupby("topic_id")["content_id"].agg(list).to_dict()
-
-
 def best_threshold_f2(candidates: pd.DataFrame, truth, score: str = "score",
                       thresholds=None) -> tuple[float, float, pd.Series]:
-    """Mean F2 over score thresholds (at least the top item per topic); (best, F2, curve)."""
+    """Mean F2 over score thresholds (a topic with none keeps its rank-1 item); returns
+    (best threshold, its F2, F2 per threshold)."""
     if thresholds is None:
         values = candidates[score].dropna()
         thresholds = np.unique(np.quantile(values, np.linspace(0.5, 1.0, 51)).round(4))
-    curve = pd.Series({float(t): mean_f2(predictions_above(candidates, score, t), truth)
+    curve = pd.Series({float(t): mean_f2(select(candidates, score, t, order="rank"), truth)
                        for t in thresholds}, name="f2").rename_axis("threshold")
     return float(curve.idxmax()), float(curve.max()), curve
