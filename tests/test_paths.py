@@ -20,3 +20,16 @@ def test_work_dir_order(tmp_path, monkeypatch):
     monkeypatch.setenv("LECR_WORK_DIR", str(tmp_path / "env"))
     assert paths.work_dir() == (tmp_path / "env").resolve()
     assert paths.work_dir(tmp_path / "explicit") == (tmp_path / "explicit").resolve()
+
+
+def test_cached_demo_data_is_rewritten_when_the_generator_changes(tmp_path, monkeypatch):
+    from utils import demo
+
+    work = tmp_path / "work"
+    folder = paths.demo_dir(work, size="tiny")
+    (folder / "topics.csv").write_text("stale")
+    assert paths.demo_dir(work, size="tiny") == folder
+    assert (folder / "topics.csv").read_text() == "stale"  # same generator: the cache is kept
+    monkeypatch.setattr(demo, "GENERATOR_VERSION", demo.GENERATOR_VERSION + 1)
+    paths.demo_dir(work, size="tiny")
+    assert (folder / "topics.csv").read_text().startswith("id,title")

@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+GENERATOR_VERSION = 1  # bump when a change to the generator changes its output
+STAMP_FILE = "demo.json"
 
 SIZES = {
     # name: (topics, content, links)
@@ -404,13 +408,23 @@ def generate(config: DemoConfig = DemoConfig()) -> dict[str, pd.DataFrame]:
     return _Generator(config).generate()
 
 
+def stamp(config: DemoConfig) -> str:
+    """What identifies a generated dataset: the generator's version and its settings."""
+    return json.dumps({"generator": GENERATOR_VERSION, **asdict(config)}, sort_keys=True)
+
+
 def write_demo(out, config: DemoConfig = DemoConfig()) -> dict[str, int]:
-    """Write the demo dataset into the folder ``out``; return the row counts it wrote."""
+    """Write the demo dataset into the folder ``out``; return the row counts it wrote.
+
+    ``demo.json`` beside the CSV files records :func:`stamp`, so a cached copy made by an
+    older generator or other settings is recognised and written again.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables = generate(config)
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False)
+    (out / STAMP_FILE).write_text(stamp(config))
     links = int(tables["correlations"]["content_ids"].str.split().str.len().sum())
     return {"topics": len(tables["topics"]), "content": len(tables["content"]),
             "links": links, "topics to predict": len(tables["sample_submission"])}

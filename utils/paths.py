@@ -50,13 +50,17 @@ def work_dir(explicit=None) -> Path:
 
 
 def demo_dir(work=None, size: str = "small") -> Path:
-    """The demo dataset in ``WORK/demo-data[-SIZE]``, written on first use."""
-    from .demo import DemoConfig, write_demo
+    """The demo dataset in ``WORK/demo-data[-SIZE]``, written on first use and again when
+    the generator or its settings changed since (see :func:`utils.demo.stamp`)."""
+    from .demo import STAMP_FILE, DemoConfig, stamp, write_demo
 
     suffix = "" if size == "small" else f"-{size}"
     path = work_dir(work) / f"demo-data{suffix}"
-    if not _is_competition_folder(path):
-        counts = write_demo(path, DemoConfig.preset(size))
+    config = DemoConfig.preset(size)
+    recorded = path / STAMP_FILE
+    current = recorded.is_file() and recorded.read_text() == stamp(config)
+    if not (_is_competition_folder(path) and current):
+        counts = write_demo(path, config)
         log.info("wrote the demo data to %s: %s", path, counts)
     return path
 
