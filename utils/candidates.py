@@ -20,18 +20,17 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from . import search
 from .metrics import mean_f2
 from .postprocess import select
+from .search import COLUMNS
 
 log = logging.getLogger(__name__)
-COLUMNS = ["topic_id", "content_id", "rank", "score"]
 
 
 def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
-                     batch_size: int = 256, corpus_emb: np.ndarray | None = None,
-                     query_chunk: int = 1024) -> pd.DataFrame:
-    """Top-``k`` same-language items by cosine for ``queries`` (``id, language, text``)."""
+                     batch_size: int = 256, query_chunk: int = 1024) -> pd.DataFrame:
+    """Top-``k`` same-language items by cosine for ``queries`` (``id, language, text``);
+    only the corpus items in the queries' languages are embedded."""
     corpus = corpus[corpus["language"].isin(set(queries["language"]))]
-    if corpus_emb is None:
-        corpus_emb = search.embed(model, corpus["text"], batch_size)
+    corpus_emb = search.embed(model, corpus["text"], batch_size)
     query_emb = search.embed(model, queries["text"], batch_size)
     return search.search(queries, query_emb, corpus, corpus_emb, k=k, query_chunk=query_chunk)
 

@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
 from . import search
+from .candidates import dense_candidates
 from .metrics import KS, recall_at_k
 
 log = logging.getLogger(__name__)
@@ -293,17 +293,12 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
 
 
 def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.DataFrame,
-             truth: pd.DataFrame, ks=KS, batch_size: int = 256,
-             content_emb: np.ndarray | None = None) -> tuple[pd.Series, pd.DataFrame]:
+             truth: pd.DataFrame, ks=KS, batch_size: int = 256) -> tuple[pd.Series, pd.DataFrame]:
     """Mean recall@K of same-language search for ``queries`` (``id, language, text``).
 
     ``content`` (``id, language, text``) is the corpus; ``truth`` the correlations of the
     queries. Returns the recall per K and the candidates found (top ``max(ks)``).
     """
-    content = content[content["language"].isin(set(queries["language"]))]
-    if content_emb is None:
-        content_emb = search.embed(model, content["text"], batch_size)
-    query_emb = search.embed(model, queries["text"], batch_size)
-    candidates = search.search(queries, query_emb, content, content_emb, k=max(ks))
+    found = dense_candidates(model, queries, content, k=max(ks), batch_size=batch_size)
     truth = truth[truth["topic_id"].isin(set(queries["id"]))]
-    return recall_at_k(search.ranked_lists(candidates), truth, ks), candidates
+    return recall_at_k(search.ranked_lists(found), truth, ks), found

@@ -17,6 +17,7 @@ import torch
 from sentence_transformers import util
 
 log = logging.getLogger(__name__)
+COLUMNS = ["topic_id", "content_id", "rank", "score"]
 
 
 def embed(model, texts, batch_size: int = 128, show_progress_bar: bool = False) -> np.ndarray:
@@ -63,8 +64,7 @@ def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
     for language, count in missing:
         log.warning("%d topic(s) in language %r: no content in that language, no candidates",
                     count, language)
-    columns = ["topic_id", "content_id", "rank", "score"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
 
 def ranked_lists(candidates: pd.DataFrame) -> dict[str, list[str]]:
