@@ -110,3 +110,17 @@ def test_recall_benchmark_smoke(tiny_dir, capsys):
     out = capsys.readouterr().out
     for stage in ("embed content", "embed topics", "dense search", "tfidf search", "machine:"):
         assert stage in out
+
+
+def test_report_tables(frames):
+    data, queries, content = frames
+    tfidf = cand.tfidf_candidates(queries, content, k=10)
+    tables = {"tfidf": tfidf, "fusion": cand.fuse({"tfidf": tfidf}, k=10)}
+    truth = data.correlations[data.correlations["topic_id"].isin(queries["id"])]
+    recall = cand.recall_table(tables, truth, [5, 10])
+    assert list(recall.index) == ["tfidf", "fusion"] and list(recall.columns) == [5, 10]
+    assert recall.loc["tfidf"].equals(recall.loc["fusion"])  # one source: the same ranking
+    by_language = cand.recall_by_language(tables, truth, queries.set_index("id")["language"], 10)
+    assert by_language["topics"].sum() == len(truth)
+    stage1 = cand.stage1_table(tables, truth)
+    assert (stage1["F2 at top-k"] > 0).all() and set(stage1.index) == {"tfidf", "fusion"}

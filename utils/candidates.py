@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import search
-from .metrics import mean_f2
+from .metrics import mean_f2, recall_at_k
 from .postprocess import select
 from .search import COLUMNS
 
@@ -134,3 +134,36 @@ def best_threshold_f2(candidates: pd.DataFrame, truth, score: str = "score",
     curve = pd.Series({float(t): mean_f2(select(candidates, score, t, order="rank"), truth)
                        for t in thresholds}, name="f2").rename_axis("threshold")
     return float(curve.idxmax()), float(curve.max()), curve
+
+
+# -- reports on validation topics -------------------------------------------------------------
+
+def recall_table(tables: dict[str, pd.DataFrame], truth, ks) -> pd.DataFrame:
+    """Mean per-topic recall@K (columns: K) of each candidates table (rows)."""
+    return pd.DataFrame({name: recall_at_k(search.ranked_lists(frame), truth, ks)
+                         for name, frame in tables.items()}).T
+
+
+def recall_by_language(tables: dict[str, pd.DataFrame], truth: pd.DataFrame,
+                       topic_language: pd.Series, k: int) -> pd.DataFrame:
+    """Recall@k of each table (columns) per language of the truth's topics (rows, largest
+    first), with the number of topics."""
+    language = truth["topic_id"].map(topic_language)
+    counts = language.value_counts()
+    table = pd.DataFrame({lang: recall_table(tables, truth[language == lang], [k])[k]
+                          for lang in counts.index}).T
+    table.insert(0, "topics", counts)
+    return table
+
+
+def stage1_table(tables: dict[str, pd.DataFrame], truth) -> pd.DataFrame:
+    """Mean F2 of stage 1 alone for each table: best top-k and best score threshold (on
+    ``score``, or ``mean_score`` for a fused table)."""
+    rows = {}
+    for name, frame in tables.items():
+        k, f2_k, _ = best_topk_f2(frame, truth)
+        score = "score" if "score" in frame else "mean_score"
+        t, f2_t, _ = best_threshold_f2(frame, truth, score=score)
+        rows[name] = {"best top-k": k, "F2 at top-k": f2_k, "best threshold": t,
+                      "F2 at threshold": f2_t}
+    return pd.DataFrame(rows).T
