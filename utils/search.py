@@ -58,13 +58,29 @@ def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
         parts.append(pd.DataFrame({
             "topic_id": np.repeat(q_ids[q_rows], sizes),
             "content_id": c_ids[c_rows][index.astype(np.int64)],
-            "rank": np.concatenate([np.arange(1, n + 1) for n in sizes]),
             "score": score.astype(np.float32),
         }))
     for language, count in missing:
         log.warning("%d topic(s) in language %r: no content in that language, no candidates",
                     count, language)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    return with_ranks(pd.concat(parts, ignore_index=True), "score")[COLUMNS]
+
+
+def with_ranks(found: pd.DataFrame, score: str, keys=()) -> pd.DataFrame:
+    """Sort each topic's rows best first and number them ``rank`` 1, 2, ...
+
+    Order: ``keys`` (descending), then ``score`` rounded to 5 decimals (descending), then
+    ``content_id``: float noise from batching (a text embedded in another batch differs in
+    the last bits) and exact ties (items with identical texts) never change the order, so
+    the same topic gets the same ranks whichever other topics were searched with it.
+    """
+    order = found.assign(_key=found[score].astype("float64").round(5))
+    order = order.sort_values(["topic_id", *keys, "_key", "content_id"],
+                              ascending=[True, *[False] * len(keys), False, True], kind="stable")
+    order["rank"] = order.groupby("topic_id", sort=False).cumcount() + 1
+    return order.drop(columns="_key").reset_index(drop=True)
 
 
 def ranked_lists(candidates: pd.DataFrame) -> dict[str, list[str]]:
