@@ -124,3 +124,19 @@ def test_report_tables(frames):
     assert by_language["topics"].sum() == len(truth)
     stage1 = cand.stage1_table(tables, truth)
     assert (stage1["F2 at top-k"] > 0).all() and set(stage1.index) == {"tfidf", "fusion"}
+
+
+def test_recall_searches_every_language_for_a_topic_whose_language_has_no_content(frames):
+    from utils.retriever import base_model_path
+
+    _, queries, content = frames
+    picked = queries.head(4).copy()
+    picked.iloc[0, picked.columns.get_loc("language")] = "zz"
+    fused, sources = cand.recall(picked, content, {"main": base_model_path()}, k=5, max_length=32)
+    assert set(fused["topic_id"]) == set(picked["id"]) and fused.groupby("topic_id").size().max() <= 5
+    orphan = fused[fused["topic_id"] == picked["id"].iloc[0]]
+    assert len(orphan) == 5 and orphan["tfidf_rank"].isna().all()  # the bi-encoder alone, any language
+    language = content.set_index("id")["language"]
+    others = fused[fused["topic_id"] != picked["id"].iloc[0]]
+    assert (others["content_id"].map(language).to_numpy()
+            == others["topic_id"].map(picked.set_index("id")["language"]).to_numpy()).all()

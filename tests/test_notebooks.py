@@ -2,6 +2,9 @@
 
 import json
 
+import pandas as pd
+import pytest
+
 from utils import run
 
 
@@ -28,35 +31,51 @@ def test_eda_runs_on_demo_data(tiny_dir, tmp_path):
 
 
 TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_SIZE": 16,
-                  "MAX_LENGTH": 32, "MAX_PAIRS": 160, "TOP_N": 10, "ROUNDS": 2}
+                  "MAX_LENGTH": 32, "MAX_PAIRS": 160, "TOP_N": 10, "ROUNDS": 2, "OOF_GROUPS": 2}
+TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 1,
+                 "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_LENGTH": 32, "RERANKER_BATCH_SIZE": 16}
+TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 
 
-def test_split_retriever_and_recall_run_on_demo_data(tiny_dir, tmp_path):
-    import pandas as pd
-
+@pytest.fixture(scope="module")
+def pipeline(tiny_dir, tmp_path_factory):
+    """Notebooks 02-06 run once on the tiny demo data: (working folder, data)."""
     from utils.data import load_competition
-    from utils.folds import TRAIN_ONLY, load_folds
-    from utils.retriever import load_model
 
-    work = run.run(data=str(tiny_dir), work=tmp_path / "work", only=["02", "03", "04"],
-                   params={**TINY_RETRIEVER, "TOP_K": 20}, log=lambda *_: None)
+    work = run.run(data=str(tiny_dir), work=tmp_path_factory.mktemp("pipeline") / "work",
+                   only=["02", "03", "04", "05", "06"], params=TINY, log=lambda *_: None)
+    return work, load_competition(tiny_dir)
+
+
+def test_folds_and_retrievers(pipeline):
+    from utils.folds import TRAIN_ONLY, load_folds
+    from utils.retriever import load_model, trained
+
+    work, data = pipeline
     folds = load_folds(work)
-    data = load_competition(tiny_dir)
     source = set(data.topics.loc[data.topics["category"] == "source", "id"])
     assert (folds.loc[folds["topic_id"].isin(source), "fold"] == TRAIN_ONLY).all()
+    # 03: the main retriever's rounds and two out-of-fold retrievers, each scored
     recall = pd.read_csv(work / "retriever" / "recall.csv", index_col="model")
-    assert list(recall.index) == ["zero-shot", "round 1", "round 2"]
+    assert list(recall.index[:3]) == ["zero-shot", "round 1", "round 2"]
+    assert [name.split()[0] for name in recall.index[3:]] == ["oof1", "oof2"]
     assert recall.notna().all().all() and (recall <= 1).all().all()
     assert list(recall.columns) == [f"recall@{k}" for k in (5, 10, 20, 50, 100)]
     model = load_model(work / "retriever" / "round2")  # loads offline from its folder
     assert model.encode(["fractions"], normalize_embeddings=True).shape == (1, 384)
+    assert {name: held for name, (_, held) in trained(work / "retriever").items()} == {
+        "main": [0], "oof1": [0, 1], "oof2": [0, 2]}
     assert (work / "retriever" / "history.csv").is_file()
     assert (work / "figures" / "retriever.png").is_file()
 
-    # 04: a candidates table with every source's rank and score, K respected, same language
+
+def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeline):
+    from utils.folds import TRAIN_ONLY, load_folds
+
+    work, data = pipeline
     found = pd.read_parquet(work / "candidates.parquet")
-    for source in ("tfidf", "zero-shot", "round1", "round2"):
-        assert {f"{source}_rank", f"{source}_score"} <= set(found.columns)
+    for source_ in ("tfidf", "retriever"):
+        assert {f"{source_}_rank", f"{source_}_score"} <= set(found.columns)
     assert found.groupby("topic_id").size().max() <= 20
     assert not found.duplicated(["topic_id", "content_id"]).any()
     language = data.content.set_index("id")["language"]
@@ -64,8 +83,99 @@ def test_split_retriever_and_recall_run_on_demo_data(tiny_dir, tmp_path):
     assert (found["content_id"].map(language).to_numpy()
             == found["topic_id"].map(topic_language).to_numpy()).all()
     assert set(found["label"]) == {0, 1}
+    fold = found["topic_id"].map(load_folds(work).set_index("topic_id")["fold"])
+    assert (found.loc[fold == 0, "retriever"] == "main").all() and not found.loc[fold == 0, "in_fold"].any()
+    assert (found.loc[fold.isin([1, 2]), "retriever"] != "main").all()
+    assert not found.loc[fold.isin([1, 2]), "in_fold"].any() and found.loc[fold == TRAIN_ONLY, "in_fold"].all()
     recall = pd.read_csv(work / "recall_candidates.csv", index_col=0)
-    assert "fusion" in recall.index and (work / "stage1_f2.csv").is_file()
+    assert {"tfidf", "zero-shot", "round1", "round2", "fusion"} <= set(recall.index)
+    assert (work / "stage1_f2.csv").is_file()
+
+
+def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
+    from utils import reranker
+    from utils.folds import load_folds
+    from utils.text import text_frames
+
+    work, data = pipeline
+    folds = load_folds(work)
+    found = pd.read_parquet(work / "candidates.parquet")
+    valid_topics = set(folds.loc[folds["fold"] == 0, "topic_id"])
+    source = set(data.topics.loc[data.topics["category"] == "source", "id"])
+    config = reranker.RerankerConfig(train_top_k=3, negatives_per_positive=2)
+    train_topics = reranker.training_topics(found, folds, 0)
+    assert train_topics and not train_topics & valid_topics and not train_topics & source
+    assert not set(reranker.training_pairs(found, data.links, train_topics, config)["topic_id"]) & valid_topics
+    folder = reranker.selected(work)
+    model, saved, rule = reranker.load(folder)  # reloads offline, with its settings
+    assert saved.max_length == 32 and saved.train_top_k == 3
+    assert reranker.settings(folder)["recall"] == {"top_k": 20, "tfidf": True, "max_length": 32}
+    summary = pd.read_csv(work / "reranker" / "summary.csv", index_col=0)
+    assert rule.threshold == summary.loc["retriever", "threshold"]
+    valid = found[found["topic_id"].isin(valid_topics)]
+    topics, content = text_frames(data)
+    scored = reranker.score(model, valid, topics.set_index("id")["text"],
+                            content.set_index("id")["text"], saved)
+    chosen = rule.apply(scored)  # every validation topic gets at least one item
+    assert set(chosen) == set(valid["topic_id"]) and all(chosen.values())
+    assert (work / "figures" / "reranker.png").is_file()
+
+
+def test_submission_is_complete_and_valid(pipeline):
+    from utils import submission
+
+    work, data = pipeline
+    written = submission.read(work / "submission.csv")
+    requested = data.sample_submission["topic_id"]
+    submission.check(written, requested, data.content["id"])  # raises if anything is off
+    assert sorted(written["topic_id"]) == sorted(requested)
+
+
+def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, tiny_dir, tmp_path):
+    import shutil
+
+    from utils import reranker, score
+
+    work, _ = pipeline
+    (tmp_path / "work").mkdir()
+    shutil.copy(work / "folds.csv", tmp_path / "work")  # 06 predicts 03's validation fold
+    elsewhere = run.run(data=str(tiny_dir), work=tmp_path / "work", only=["06"], log=lambda *_: None,
+                        params={"PREDICT": "valid", "RERANKER": str(reranker.selected(work)),
+                                "RETRIEVER": str(work / "retriever" / "round2")})
+    f2 = score.main([str(elsewhere / "submission.csv"), str(tiny_dir / "correlations.csv")])
+    reported = pd.read_csv(work / "reranker" / "summary.csv", index_col=0).loc["retriever", "f2"]
+    assert f2 == pytest.approx(reported, abs=1e-3)
+
+
+def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
+    """A topic whose language has no content, and a threshold no candidate reaches."""
+    import shutil
+
+    from utils import reranker, submission
+
+    work, _ = pipeline
+    topics = pd.read_csv(tiny_copy / "topics.csv", dtype=str, keep_default_na=False)
+    orphan = pd.read_csv(tiny_copy / "sample_submission.csv", dtype=str)["topic_id"].iloc[0]
+    topics.loc[topics["id"] == orphan, "language"] = "zz"  # no content in language "zz"
+    topics.to_csv(tiny_copy / "topics.csv", index=False)
+    strict = shutil.copytree(reranker.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
+    rule = json.loads((strict / "postprocess.json").read_text())
+    (strict / "postprocess.json").write_text(json.dumps({**rule, "threshold": 1.01, "fill": 2}))
+    elsewhere = run.run(data=str(tiny_copy), work=tmp_path / "work", only=["06"], log=lambda *_: None,
+                        params={"RERANKER": str(strict), "RETRIEVER": str(work / "retriever" / "round2")})
+    written = submission.read(elsewhere / "submission.csv")
+    items = written.set_index("topic_id")["content_ids"].str.split()
+    assert orphan in items.index and (items.str.len() == 2).all()  # the fill: best 2 each
+    language = pd.read_csv(tiny_copy / "content.csv", dtype=str).set_index("id")["language"]
+    assert "zz" not in set(language[items[orphan]])  # found in other languages
+
+
+def test_submission_rejects_an_unknown_requested_topic(tiny_copy, tmp_path):
+    sample = pd.read_csv(tiny_copy / "sample_submission.csv", dtype=str)
+    sample.loc[len(sample)] = ["t_000000000000", ""]
+    sample.to_csv(tiny_copy / "sample_submission.csv", index=False)
+    with pytest.raises(SystemExit, match="sample_submission.csv: topic_id not in topics.csv"):
+        run.run(data=str(tiny_copy), work=tmp_path / "work", only=["06"], log=lambda *_: None)
 
 
 def test_runner_helpers():
@@ -86,3 +196,24 @@ def test_eda_runs_on_the_real_mini_dataset(tmp_path):
     work = run.run(data=str(folder), work=tmp_path / "work", only=["01"], log=lambda *_: None)
     assert not [o for o in outputs(work / "notebooks" / "01_eda.ipynb")
                 if o["output_type"] == "error"]
+
+
+def test_package_makes_kaggle_dataset_folders_the_submission_finds(pipeline, tmp_path):
+    from utils import package, paths, reranker
+    from utils.retriever import FIT_FILE, load_model
+
+    work, _ = pipeline
+    folders = package.package(work, tmp_path, owner="someone", half=True)
+    assert {p.name for p in tmp_path.iterdir()} == {"lecr-utils", "lecr-retriever", "lecr-reranker"}
+    for name, folder in folders.items():
+        meta = json.loads((folder / "dataset-metadata.json").read_text())
+        assert meta["id"] == f"someone/lecr-{name}"
+        assert not list(folder.rglob("trainer")) and not list(folder.rglob("__pycache__"))
+    assert (folders["utils"] / "utils" / "__init__.py").is_file()
+    # as attached datasets under /kaggle/input: found by their marker files, and they load
+    assert paths.model_dir(None, None, FIT_FILE, "retriever", tmp_path) == folders["retriever"]
+    assert paths.model_dir(None, None, reranker.SETTINGS_FILE, "reranker", tmp_path) == folders["reranker"]
+    model = load_model(folders["retriever"])
+    assert next(model.parameters()).dtype == __import__("torch").float32  # half on disk, fp32 loaded
+    _, config, rule = reranker.load(folders["reranker"])
+    assert rule == reranker.load(reranker.selected(work))[2]

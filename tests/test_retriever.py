@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 from datasets import Dataset
 
@@ -74,3 +75,22 @@ def test_train_with_the_cached_or_symmetric_loss(setup, tmp_path, options):
     history = retriever.train(model, pairs.head(48), data.links, config, 1, tmp_path)
     assert len(history) and history["loss"].notna().all()
     assert not next(model.parameters()).detach().equal(before)
+
+
+def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
+    data, topics, content, train, valid, pairs = setup
+    config = retriever.RetrieverConfig(max_length=16, epochs=0.2, batch_size=8, rounds=1)
+    small = pairs.head(48)
+    pool = retriever.negative_pool(content, data.links, valid)
+    history, reports = retriever.fit(retriever.base_model_path(), small, pool, data.links, config,
+                                     tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}))
+    assert len(history) and list(reports) == ["round 1"]
+    assert retriever.trained(tmp_path) == {"main": (tmp_path / "round1", [0])}
+    again, reports = retriever.fit(retriever.base_model_path(), small, pool, data.links, config,
+                                   tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}),
+                                   resume=True)
+    assert again.empty and list(reports) == ["round 1"]  # reused, not retrained
+    changed = retriever.RetrieverConfig(max_length=16, epochs=0.3, batch_size=8, rounds=1)
+    retrained, _ = retriever.fit(retriever.base_model_path(), small, pool, data.links, changed,
+                                 tmp_path, holdout=[0], resume=True)
+    assert len(retrained)  # other settings: trained again

@@ -3,6 +3,8 @@
 - ``dense_candidates``: a bi-encoder's same-language top-K (:func:`utils.search.search`);
 - ``tfidf_candidates``: scikit-learn's TF-IDF on character n-grams, fitted per language on
   that language's content, searched in query chunks (memory bounded by the chunk);
+- ``assign_retrievers``: which trained retriever recalls each topic (out of fold where one
+  exists, so the reranker's training topics get candidates like unseen topics get);
 - ``fuse``: rank each (topic, content) pair by how many retrievers return it, then by its
   mean score, keeping every source's rank and score as features for stage 2;
 - ``label``, ``best_topk_f2``, ``best_threshold_f2``: what stage 1 alone achieves, the
@@ -26,13 +28,58 @@ log = logging.getLogger(__name__)
 
 
 def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
-                     batch_size: int = 256, query_chunk: int = 1024) -> pd.DataFrame:
-    """Top-``k`` same-language items by cosine for ``queries`` (``id, language, text``);
-    only the corpus items in the queries' languages are embedded."""
-    corpus = corpus[corpus["language"].isin(set(queries["language"]))]
+                     batch_size: int = 256, query_chunk: int = 1024,
+                     any_language_fallback: bool = False) -> pd.DataFrame:
+    """Top-``k`` same-language items by cosine for ``queries`` (``id, language, text``).
+
+    Only the corpus items in the queries' languages are embedded. With
+    ``any_language_fallback``, a query whose language has no corpus item is searched against
+    the whole corpus instead (then every item is embedded), so it still gets candidates.
+    """
+    covered = set(queries["language"]) & set(corpus["language"])
+    orphans = queries[~queries["language"].isin(covered)]
+    if not (any_language_fallback and len(orphans)):
+        corpus = corpus[corpus["language"].isin(covered)]
     corpus_emb = search.embed(model, corpus["text"], batch_size)
     query_emb = search.embed(model, queries["text"], batch_size)
-    return search.search(queries, query_emb, corpus, corpus_emb, k=k, query_chunk=query_chunk)
+    found = search.search(queries, query_emb, corpus, corpus_emb, k=k, query_chunk=query_chunk)
+    if any_language_fallback and len(orphans):
+        rows = np.flatnonzero(~queries["language"].isin(covered).to_numpy())
+        log.warning("%d topic(s) in languages without content (%s): searched in every language",
+                    len(orphans), ", ".join(sorted(set(orphans["language"]))))
+        anywhere = search.search(orphans.assign(language="*"), query_emb[rows],
+                                 corpus.assign(language="*"), corpus_emb, k=k, query_chunk=query_chunk)
+        found = pd.concat([found, anywhere], ignore_index=True)
+    return found
+
+
+def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, serving=None,
+           k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
+           query_chunk: int = 1024) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder.
+
+    ``retrievers`` maps names to model folders (or hub ids); ``serving`` (``topic_id,
+    retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
+    the only one). A topic whose language has no content is searched in every language by
+    the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``).
+    """
+    from .retriever import load_model
+
+    if serving is None:
+        if len(retrievers) != 1:
+            raise ValueError("several retrievers need `serving`: which topic each one recalls")
+        serving = pd.DataFrame({"topic_id": queries["id"], "retriever": next(iter(retrievers))})
+    sources = {"tfidf": tfidf_candidates(queries, content, k=k, chunk=query_chunk)} if tfidf else {}
+    dense = []
+    for name, path in retrievers.items():
+        served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
+        if len(served):
+            dense.append(dense_candidates(load_model(path, max_length), served, content, k=k,
+                                          batch_size=batch_size, query_chunk=query_chunk,
+                                          any_language_fallback=True))
+            log.info("%s: candidates for %d topics", name, len(served))
+    sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
+    return fuse(sources, k=k), sources
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,10 +114,33 @@ def tfidf_candidates(queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
             parts.append(pd.DataFrame({
                 "topic_id": np.repeat(rows["id"].to_numpy(), index.shape[1]),
                 "content_id": ids[index.ravel()],
-                "rank": np.tile(np.arange(1, index.shape[1] + 1), len(rows)),
                 "score": top.ravel().astype(np.float32),
             }))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    return search.with_ranks(pd.concat(parts, ignore_index=True), "score")[COLUMNS]
+
+
+def assign_retrievers(topic_ids, folds: pd.DataFrame,
+                      holdouts: dict[str, list[int]]) -> pd.DataFrame:
+    """``topic_id, retriever, in_fold`` for ``topic_ids``, given each retriever's held-out folds.
+
+    ``holdouts`` is ``{"main": [valid fold], "oof1": [...], ...}`` (see
+    :func:`utils.folds.holdout_plan`). A topic of a fold that an out-of-fold retriever held out
+    (other than the validation fold) goes to that retriever; every other topic (validation,
+    always-training, unlabelled topics to predict) goes to ``main``. ``in_fold`` is True where
+    the assigned retriever trained on the topic (its candidates are too easy to learn from).
+    """
+    fold = pd.Series(list(topic_ids), dtype=str).map(folds.set_index("topic_id")["fold"])
+    valid = set(holdouts["main"])
+    serving = pd.Series("main", index=fold.index)
+    for name, held in holdouts.items():
+        if name != "main":
+            serving[fold.isin(set(held) - valid)] = name
+    held_out = [fold[i] in holdouts[serving[i]] for i in fold.index]
+    in_fold = fold.notna() & ~pd.Series(held_out, index=fold.index)
+    return pd.DataFrame({"topic_id": pd.Series(list(topic_ids), dtype=str), "retriever": serving,
+                         "in_fold": in_fold.astype(bool)})
 
 
 def fuse(sources: dict[str, pd.DataFrame], k: int = 50,
@@ -97,9 +167,7 @@ def fuse(sources: dict[str, pd.DataFrame], k: int = 50,
     score_columns = [f"{name}_score" for name in using]
     wide["votes"] = wide[score_columns].notna().sum(axis=1)
     wide["mean_score"] = wide[score_columns].mean(axis=1)
-    wide = wide.sort_values(["topic_id", "votes", "mean_score"], ascending=[True, False, False],
-                            kind="stable")
-    wide["rank"] = wide.groupby("topic_id").cumcount() + 1
+    wide = search.with_ranks(wide, "mean_score", keys=["votes"])
     wide = wide[wide["rank"] <= k]
     leading = ["topic_id", "content_id", "rank", "votes", "mean_score"]
     return wide[leading + [c for c in wide.columns if c not in leading]].reset_index(drop=True)

@@ -69,3 +69,23 @@ def split_topics(folds: pd.DataFrame, valid_fold: int) -> tuple[set[str], set[st
                          f"(folds: {sorted(set(folds['fold']) - {TRAIN_ONLY})})")
     valid = folds["fold"] == valid_fold
     return set(folds.loc[~valid, "topic_id"]), set(folds.loc[valid, "topic_id"])
+
+
+def holdout_plan(folds: pd.DataFrame, valid_fold: int, oof_groups: int = 0) -> dict[str, list[int]]:
+    """Which folds each retriever must not train on: ``{"main": [valid], "oof1": [...], ...}``.
+
+    The main retriever leaves out the validation fold. Each of ``oof_groups`` out-of-fold
+    retrievers also leaves out one group of the other folds (fold ``f`` goes to group ``i``
+    when it is the i-th remaining fold, round robin), so every training topic of the
+    reranker gets candidates from a retriever that never saw it; ``oof_groups`` equal to the
+    number of remaining folds is plain k-fold.
+    """
+    split_topics(folds, valid_fold)  # checks the fold exists
+    others = sorted(set(folds["fold"]) - {TRAIN_ONLY, valid_fold})
+    if oof_groups < 0 or oof_groups > len(others):
+        raise ValueError(f"oof_groups must be between 0 and {len(others)} (the folds other than "
+                         f"the validation fold {valid_fold}), not {oof_groups}")
+    plan = {"main": [valid_fold]}
+    for group in range(oof_groups):
+        plan[f"oof{group + 1}"] = sorted([valid_fold, *others[group::oof_groups]])
+    return plan

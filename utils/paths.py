@@ -82,3 +82,29 @@ def data_dir(explicit=None, work=None) -> Path:
     log.info("no competition data found in %s or %s: using the demo data",
              KAGGLE_INPUT, LOCAL_INPUT)
     return demo_dir(work)
+
+
+KAGGLE_DATASETS = Path("/kaggle/input")
+
+
+def model_dir(explicit, in_work: Path | None, marker: str, kind: str,
+              attached: Path = KAGGLE_DATASETS) -> Path:
+    """A trained model's folder, first found wins: ``explicit``; ``in_work`` (what an earlier
+    notebook saved in the working folder); a dataset attached on Kaggle whose folder (or a
+    folder below it) holds ``marker`` (e.g. ``reranker.json``), as ``utils.package`` writes
+    them. Raises a clear error naming what was searched."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not (path / marker).is_file():
+            raise FileNotFoundError(f"{path}: not a saved {kind} (no {marker}).")
+        return path.resolve()
+    if in_work is not None and (Path(in_work) / marker).is_file():
+        return Path(in_work)
+    found = sorted(p.parent for p in attached.glob(f"*/{marker}")) + sorted(
+        p.parent for p in attached.glob(f"*/*/{marker}")) if attached.is_dir() else []
+    if found:
+        return found[0]
+    raise FileNotFoundError(
+        f"no saved {kind}: none in the working folder ({in_work}) and no dataset under "
+        f"{attached} holds {marker}. Train it (notebooks 03-05), or attach the folder made by "
+        f"`python -m utils.package`, or pass its path as a parameter.")

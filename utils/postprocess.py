@@ -3,9 +3,10 @@
 A topic keeps every candidate whose score reaches the absolute ``threshold`` and, when
 ``relative`` is set, ``relative`` times the topic's best score; a topic left with nothing
 takes its ``fill`` best candidates, so no topic is ever predicted empty (an empty
-prediction scores 0). ``tune`` grid-searches these on validation topics; the chosen
-``PostProcess`` is saved as JSON beside the model, so the submission applies exactly what
-was validated.
+prediction scores 0). The score may be a blend of the reranker's probability with a stage-1
+score (``blend``: the weight of the latter). ``tune`` grid-searches these on validation
+topics; the chosen ``PostProcess`` is saved as JSON beside the model, so the submission
+applies exactly what was validated.
 """
 
 from __future__ import annotations
@@ -49,9 +50,19 @@ class PostProcess:
     relative: float | None = None
     fill: int = 1
     score: str = "score"
+    blend: float = 0.0
+    """Weight of ``blend_with`` mixed into ``score``: (1 - blend) * score + blend * blend_with."""
+    blend_with: str = "retriever_score"
+    """A stage-1 score of the candidates table (missing where that retriever missed the pair: 0)."""
+
+    def final_scores(self, scored: pd.DataFrame) -> pd.Series:
+        if not self.blend:
+            return scored[self.score]
+        return (1 - self.blend) * scored[self.score] + self.blend * scored[self.blend_with].fillna(0.0)
 
     def apply(self, scored: pd.DataFrame) -> dict[str, list[str]]:
-        return select(scored, self.score, self.threshold, self.relative, self.fill)
+        final = scored.assign(final_score=self.final_scores(scored))
+        return select(final, "final_score", self.threshold, self.relative, self.fill)
 
     def save(self, path) -> Path:
         path = Path(path)
@@ -64,18 +75,27 @@ class PostProcess:
 
 
 def tune(scored: pd.DataFrame, truth, score: str = "score", thresholds=None,
-         relatives=(None, 0.5, 0.7, 0.85), fills=(1, 2, 3)) -> tuple[PostProcess, pd.DataFrame]:
-    """Grid-search the rule that maximises mean F2 on ``truth``; returns it and the grid."""
-    if thresholds is None:
-        thresholds = np.unique(np.quantile(scored[score], np.linspace(0.0, 1.0, 41)).round(4))
+         relatives=(None, 0.5, 0.7, 0.85), fills=(1, 2, 3), blends=(0.0,),
+         blend_with: str = "retriever_score") -> tuple[PostProcess, pd.DataFrame]:
+    """Grid-search the rule that maximises mean F2 on ``truth``; returns it and the grid.
+
+    ``thresholds`` default to 41 quantiles of each blend's final score.
+    """
     rows = []
-    for threshold in thresholds:
-        for relative in relatives:
-            for fill in fills:
-                f2 = mean_f2(select(scored, score, threshold, relative, fill), truth)
-                rows.append({"threshold": float(threshold), "relative": relative, "fill": fill,
-                             "f2": f2})
+    for blend in blends:
+        rule = PostProcess(0.0, score=score, blend=float(blend), blend_with=blend_with)
+        final = scored.assign(final_score=rule.final_scores(scored))
+        grid = thresholds
+        if grid is None:
+            grid = np.unique(np.quantile(final["final_score"], np.linspace(0.0, 1.0, 41)).round(4))
+        for threshold in grid:
+            for relative in relatives:
+                for fill in fills:
+                    f2 = mean_f2(select(final, "final_score", threshold, relative, fill), truth)
+                    rows.append({"blend": float(blend), "threshold": float(threshold),
+                                 "relative": relative, "fill": fill, "f2": f2})
     grid = pd.DataFrame(rows)
     best = grid.loc[grid["f2"].idxmax()]
     relative = None if pd.isna(best["relative"]) else float(best["relative"])
-    return PostProcess(float(best["threshold"]), relative, int(best["fill"]), score), grid
+    return PostProcess(float(best["threshold"]), relative, int(best["fill"]), score,
+                       float(best["blend"]), blend_with), grid

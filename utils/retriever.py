@@ -9,16 +9,20 @@
   previous round's model, from its top-N, never a known positive;
 - ``train``: ``SentenceTransformerTrainer`` with ``MultipleNegativesRankingLoss`` (the cached
   variant when ``mini_batch_size`` is set), bf16/fp16 on a GPU;
-- ``evaluate``: recall@K of same-language search on the validation topics.
+- ``fit``: every round of one retriever (train, save, report), resumable from saved rounds;
+- ``evaluate``: recall@K of same-language search on the validation topics;
+- ``trained``: the retrievers a working folder holds and the folds each never saw.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import torch
@@ -302,3 +306,72 @@ def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.Data
     found = dense_candidates(model, queries, content, k=max(ks), batch_size=batch_size)
     truth = truth[truth["topic_id"].isin(set(queries["id"]))]
     return recall_at_k(search.ranked_lists(found), truth, ks), found
+
+
+FIT_FILE = "fit.json"
+"""Written into each round's folder: the settings and held-out folds it was trained with."""
+
+
+def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame,
+        config: RetrieverConfig, out_dir, holdout: list[int], rounds: int | None = None,
+        report: Callable[[SentenceTransformer], pd.Series] | None = None,
+        resume: bool = False) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
+
+    Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
+    from ``pool`` with the model of the round before. ``holdout`` (the folds no pair comes
+    from) is recorded in each round's ``fit.json``. ``report(model)`` runs after each round
+    (e.g. validation recall). With ``resume``, a round whose saved ``fit.json`` matches these
+    settings is loaded instead of trained (a Kaggle session that timed out picks up where it
+    stopped). Returns the loss history of the rounds trained and ``{"round r": report}``.
+    """
+    out_dir = Path(out_dir)
+    rounds = rounds or config.rounds
+    stamp = {"config": config.as_dict(), "holdout_folds": sorted(holdout), "pairs": len(pairs),
+             "base_model": str(base_model)}
+    model = load_model(base_model, config.max_length)
+    history, reports, trained_one = [], {}, False
+    for round_ in range(1, rounds + 1):
+        folder = out_dir / f"round{round_}"
+        stamp["round"] = round_
+        if resume and not trained_one and (folder / FIT_FILE).is_file() and json.loads(
+                (folder / FIT_FILE).read_text()) == stamp:
+            log.info("%s: reusing the saved round (same settings)", folder)
+            model = load_model(folder, config.max_length)
+        else:
+            if round_ == 1:
+                train_pairs, epochs = pairs, config.epochs
+            else:
+                train_pairs = mine_negatives(model, pairs, pool, config.top_n, config.negatives,
+                                             config.eval_batch_size, config.seed)
+                epochs = config.negative_epochs
+            history.append(train(model, train_pairs, links, config, epochs, folder)
+                           .assign(round=round_))
+            trained_one = True
+            model.save(str(folder))
+            (folder / FIT_FILE).write_text(json.dumps(stamp, indent=2))
+            log.info("%s: trained on %d rows", folder, len(train_pairs))
+        if report is not None:
+            reports[f"round {round_}"] = report(model)
+    history = pd.concat(history, ignore_index=True) if history else pd.DataFrame(
+        columns=["step", "epoch", "loss", "learning_rate", "round"])
+    return history, reports
+
+
+def trained(retriever_dir) -> dict[str, tuple[Path, list[int]]]:
+    """``{name: (last round's folder, held-out folds)}`` for each retriever under ``retriever_dir``.
+
+    ``main`` is ``retriever_dir/round*`` (notebook 03's validated retriever), ``oofN`` its
+    out-of-fold siblings ``retriever_dir/oofN/round*``.
+    """
+    found = {}
+    for name, folder in [("main", Path(retriever_dir)),
+                         *sorted((p.name, p) for p in Path(retriever_dir).glob("oof*"))]:
+        rounds = sorted((p for p in folder.glob("round*") if (p / FIT_FILE).is_file()),
+                        key=lambda p: int(p.name[5:]))
+        if rounds:
+            found[name] = (rounds[-1], json.loads((rounds[-1] / FIT_FILE).read_text())["holdout_folds"])
+    if "main" not in found:
+        raise FileNotFoundError(f"{retriever_dir}: no trained retriever; run "
+                                f"notebooks/03_retriever_training.ipynb first.")
+    return found

@@ -29,6 +29,9 @@ PROFILES: dict[str, dict] = {
     "demo": {},  # the notebooks' own defaults: sized for the CPU demo run
     "gpu": {     # full-size settings for one GPU
         "EPOCHS": 4, "NEGATIVE_EPOCHS": 2, "MAX_LENGTH": 128, "BATCH_SIZE": 128,
+        "OOF_ROUNDS": 2,
+        "BACKBONES": ["retriever", "base"], "RERANKER_EPOCHS": 3, "RERANKER_MAX_LENGTH": 256,
+        "RERANKER_BATCH_SIZE": 64, "TRAIN_TOP_K": 50, "NEGATIVES_PER_POSITIVE": 4,
     },
 }
 

@@ -1,0 +1,86 @@
+import pandas as pd
+import pytest
+
+from utils import reranker
+from utils.candidates import assign_retrievers
+from utils.folds import TRAIN_ONLY, holdout_plan
+from utils.postprocess import PostProcess
+
+FOLDS = pd.DataFrame({"topic_id": ["s", "v1", "v2", "a", "b", "c", "d"],
+                      "fold": [TRAIN_ONLY, 0, 0, 1, 2, 3, 4]})
+
+
+def test_holdout_plan_leaves_each_group_out_with_the_validation_fold():
+    assert holdout_plan(FOLDS, 0, 0) == {"main": [0]}
+    assert holdout_plan(FOLDS, 0, 2) == {"main": [0], "oof1": [0, 1, 3], "oof2": [0, 2, 4]}
+    assert holdout_plan(FOLDS, 2, 4)["oof4"] == [2, 4]  # plain k-fold over the other folds
+    with pytest.raises(ValueError, match="between 0 and 4"):
+        holdout_plan(FOLDS, 0, 5)
+
+
+def test_topics_go_to_a_retriever_that_never_trained_on_them():
+    plan = holdout_plan(FOLDS, 0, 2)
+    serving = assign_retrievers([*FOLDS["topic_id"], "unlabelled"], FOLDS, plan).set_index("topic_id")
+    assert serving["retriever"].to_dict() == {"s": "main", "v1": "main", "v2": "main", "a": "oof1",
+                                              "b": "oof2", "c": "oof1", "d": "oof2",
+                                              "unlabelled": "main"}
+    assert serving.loc[serving["in_fold"]].index.tolist() == ["s"]
+    # without out-of-fold retrievers, the other folds are in-fold candidates of the main one
+    alone = assign_retrievers(FOLDS["topic_id"], FOLDS, {"main": [0]}).set_index("topic_id")
+    assert alone.loc[["a", "b", "s"], "in_fold"].all() and not alone.loc[["v1", "v2"], "in_fold"].any()
+
+
+@pytest.fixture
+def candidates():
+    rows = []
+    for topic in FOLDS["topic_id"]:
+        for rank in range(1, 6):
+            rows.append({"topic_id": topic, "content_id": f"{topic}-{rank}", "rank": rank,
+                         "label": int(rank in (1, 4))})
+    frame = pd.DataFrame(rows)
+    serving = assign_retrievers(FOLDS["topic_id"], FOLDS, holdout_plan(FOLDS, 0, 2))
+    return frame.merge(serving, on="topic_id")
+
+
+def test_training_topics_exclude_validation_always_training_and_in_fold(candidates):
+    assert reranker.training_topics(candidates, FOLDS, 0) == {"a", "b", "c", "d"}
+    in_fold = candidates.assign(in_fold=candidates["topic_id"].isin(["a", "s"]))
+    assert reranker.training_topics(in_fold, FOLDS, 0) == {"b", "c", "d"}
+    assert reranker.training_topics(in_fold, FOLDS, 0, in_fold_too=True) == {"a", "b", "c", "d"}
+
+
+def test_training_pairs_top_k_missed_links_and_negative_sampling(candidates):
+    links = pd.DataFrame({"topic_id": ["a", "a", "a", "v1"], "content_id": ["a-1", "a-4", "a-x", "v1-1"]})
+    config = reranker.RerankerConfig(train_top_k=3)
+    pairs = reranker.training_pairs(candidates, links, {"a", "b"}, config)
+    assert set(pairs["topic_id"]) == {"a", "b"} and pairs["rank"].max() == 3 and len(pairs) == 6
+    missed = reranker.training_pairs(candidates, links, {"a"}, reranker.RerankerConfig(
+        train_top_k=3, add_missed=True))
+    added = missed[missed["rank"] > 3]  # a-4 ranked below the top 3, a-x never recalled
+    assert set(added["content_id"]) == {"a-4", "a-x"} and (added["rank"] == 4).all()
+    assert (added["label"] == 1).all() and len(missed) == 5
+    sampled = reranker.training_pairs(candidates, links, {"a", "b", "c", "d"}, reranker.RerankerConfig(
+        train_top_k=5, negatives_per_positive=1))
+    assert (sampled["label"] == 1).sum() == 8 and (sampled["label"] == 0).sum() == 8
+
+
+def test_rank_is_written_in_front_of_the_candidate_text():
+    rows = pd.DataFrame({"topic_id": ["t"], "content_id": ["c"], "rank": [3]})
+    topic, content = pd.Series({"t": "Fractions"}), pd.Series({"c": "video | Adding fractions"})
+    assert reranker.pair_texts(rows, topic, content) == (["Fractions"], ["rank 3 | video | Adding fractions"])
+    assert reranker.pair_texts(rows, topic, content, rank_in_text=False)[1] == ["video | Adding fractions"]
+
+
+def test_training_needs_both_labels():
+    pairs = pd.DataFrame({"topic_id": ["t"], "content_id": ["c"], "rank": [1], "label": [0]})
+    with pytest.raises(ValueError, match="positive and negative"):
+        reranker.train(None, pairs, pd.Series(dtype=str), pd.Series(dtype=str),
+                       reranker.RerankerConfig(), "/tmp/unused")
+
+
+def test_load_names_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="reranker.json, postprocess.json"):
+        reranker.load(tmp_path)
+    PostProcess(0.5).save(tmp_path / "postprocess.json")
+    with pytest.raises(FileNotFoundError, match="missing reranker.json"):
+        reranker.load(tmp_path)

@@ -1,0 +1,218 @@
+"""Stage 2: a cross-encoder re-scores each (topic, candidate) pair of the fused candidates.
+
+- ``training_topics``: the topics the reranker may learn from: not validated, not
+  always-training (fold -1), and recalled by a retriever that never trained on them (an
+  out-of-fold retriever of notebook 03), since a retriever's own training topics have their
+  true links at the top and a reranker trained on them leans on the rank;
+- ``training_pairs``: their top candidates labelled by the known links (optionally plus the
+  links recall missed), negatives optionally subsampled;
+- ``pair_texts``: (topic text, candidate text) with the candidate's recall rank written in
+  front of the candidate, as the method does;
+- ``train``: sentence-transformers' ``CrossEncoderTrainer`` with ``BinaryCrossEntropyLoss``
+  (one logit, sigmoid; class imbalance is left to the tuned threshold, with ``pos_weight``
+  as an option), bf16/fp16 on a GPU;
+- ``score``: the probability of every candidate; ``save``/``load``: the model folder with
+  its settings (``reranker.json``) and tuned post-processing (``postprocess.json``) beside it,
+  so the submission rebuilds exactly the validated inputs and selection.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sentence_transformers.cross_encoder import CrossEncoder
+
+from .folds import TRAIN_ONLY
+from .postprocess import PostProcess
+from .retriever import _precision
+
+SETTINGS_FILE = "reranker.json"
+POSTPROCESS_FILE = "postprocess.json"
+SELECTED_FILE = "selected.json"
+"""In ``WORK/reranker``: which of notebook 05's rerankers the submission uses."""
+
+
+@dataclass
+class RerankerConfig:
+    """Settings of one reranker; defaults: a small CPU run of MiniLM."""
+
+    max_length: int = 128
+    """Tokens per (topic, candidate) pair; the topic text is cut first when too long."""
+    epochs: float = 1.0
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    warmup_ratio: float = 0.1
+    train_top_k: int = 20
+    """Candidates per training topic (the fused list's best; inference scores every candidate)."""
+    add_missed: bool = False
+    """Also train on the true links recall missed (written with rank ``train_top_k + 1``)."""
+    negatives_per_positive: float | None = None
+    """Subsample negatives to at most this many per positive; None: keep them all."""
+    pos_weight: float | None = None
+    """Weight of positives in the loss; None: 1 (the threshold handles the imbalance)."""
+    rank_in_text: bool = True
+    """Write the candidate's fused recall rank in front of its text."""
+    seed: int = 42
+    precision: str = "auto"
+    """'auto' (bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU), 'fp32', 'fp16', 'bf16'."""
+    eval_batch_size: int = 128
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RerankerConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def load_model(path, max_length: int = 128, device: str | None = None) -> CrossEncoder:
+    """A cross-encoder from a folder (offline) or hub id, one output logit (sigmoid score).
+
+    A sentence-transformers bi-encoder folder (e.g. a fine-tuned retriever round) loads too:
+    its transformer weights initialise the encoder, and a fresh classification head is added.
+    """
+    return CrossEncoder(str(path), num_labels=1, max_length=max_length, device=device,
+                        model_kwargs={"dtype": torch.float32})
+
+
+# -- training data ---------------------------------------------------------------------------
+
+def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: int,
+                    in_fold_too: bool = False) -> set[str]:
+    """Topics whose candidates may train the reranker (see the module doc).
+
+    ``candidates`` carries ``retriever`` (which retriever recalled the topic) and ``in_fold``
+    (whether that retriever trained on it), as notebook 04 writes them. ``in_fold_too`` also
+    admits topics recalled by a retriever that trained on them (no out-of-fold retriever).
+    """
+    fold = folds.set_index("topic_id")["fold"]
+    per_topic = candidates.groupby("topic_id")["in_fold"].first()
+    topic_fold = per_topic.index.map(fold)
+    keep = (topic_fold != valid_fold) & (topic_fold != TRAIN_ONLY) & ~pd.isna(topic_fold)
+    if not in_fold_too:
+        keep &= ~per_topic.to_numpy(dtype=bool)
+    return set(per_topic.index[keep])
+
+
+def training_pairs(candidates: pd.DataFrame, links: pd.DataFrame, topics: set[str],
+                   config: RerankerConfig) -> pd.DataFrame:
+    """``topic_id, content_id, rank, label`` rows for the reranker from ``topics`` only."""
+    rows = candidates.loc[candidates["topic_id"].isin(topics) & (candidates["rank"] <= config.train_top_k),
+                          ["topic_id", "content_id", "rank", "label"]]
+    if config.add_missed:
+        known = links[links["topic_id"].isin(topics)]
+        recalled = pd.MultiIndex.from_frame(rows[["topic_id", "content_id"]])
+        missed = known[~pd.MultiIndex.from_frame(known[["topic_id", "content_id"]]).isin(recalled)]
+        rows = pd.concat([rows, missed.assign(rank=config.train_top_k + 1, label=1)],
+                         ignore_index=True)
+    if config.negatives_per_positive is not None:
+        positives = rows[rows["label"] == 1]
+        negatives = rows[rows["label"] == 0]
+        limit = int(round(config.negatives_per_positive * len(positives)))
+        if len(negatives) > limit:
+            negatives = negatives.sample(limit, random_state=config.seed)
+        rows = pd.concat([positives, negatives])
+    rows = rows.sample(frac=1.0, random_state=config.seed)  # shuffle: the trainer batches in order
+    return rows.reset_index(drop=True).astype({"rank": "int64", "label": "int8"})
+
+
+def pair_texts(rows: pd.DataFrame, topic_text: pd.Series, content_text: pd.Series,
+               rank_in_text: bool = True) -> tuple[list[str], list[str]]:
+    """(topic texts, candidate texts) for ``rows`` (``topic_id, content_id, rank``)."""
+    queries = rows["topic_id"].map(topic_text).fillna("")
+    documents = rows["content_id"].map(content_text).fillna("")
+    if rank_in_text:
+        documents = "rank " + rows["rank"].astype(int).astype(str) + " | " + documents
+    return queries.tolist(), documents.tolist()
+
+
+# -- training and scoring -------------------------------------------------------------------
+
+def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, content_text: pd.Series,
+          config: RerankerConfig, out_dir) -> pd.DataFrame:
+    """Train on ``pairs`` (from :func:`training_pairs`); returns the loss log."""
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    if pairs["label"].nunique() < 2:
+        raise ValueError(f"the reranker needs positive and negative pairs; got {len(pairs)} pairs "
+                         f"all labelled {pairs['label'].iloc[0] if len(pairs) else '-'}: check that "
+                         f"the training topics have candidates (notebook 04) and correlations.")
+    queries, documents = pair_texts(pairs, topic_text, content_text, config.rank_in_text)
+    dataset = Dataset.from_dict({"query": queries, "document": documents,
+                                 "label": pairs["label"].astype("float32").tolist()})
+    pos_weight = None if config.pos_weight is None else torch.tensor(float(config.pos_weight))
+    loss = BinaryCrossEntropyLoss(model, pos_weight=pos_weight)
+    steps = max(1, len(dataset) // config.batch_size)
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(Path(out_dir) / "trainer"), num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        logging_steps=max(1, steps // 20), save_strategy="no", report_to="none",
+        disable_tqdm=True, **_precision(config.precision))
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    trainer.train()
+    history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
+    return history.reindex(columns=["step", "epoch", "loss", "learning_rate"])
+
+
+def score(model: CrossEncoder, candidates: pd.DataFrame, topic_text: pd.Series,
+          content_text: pd.Series, config: RerankerConfig) -> pd.DataFrame:
+    """``candidates`` with ``score``: the reranker's probability that the pair is a link."""
+    queries, documents = pair_texts(candidates, topic_text, content_text, config.rank_in_text)
+    if not queries:
+        return candidates.assign(score=np.array([], dtype="float32"))
+    probabilities = model.predict(list(zip(queries, documents)), batch_size=config.eval_batch_size,
+                                  show_progress_bar=False, convert_to_numpy=True)
+    return candidates.assign(score=np.asarray(probabilities, dtype="float32").reshape(-1))
+
+
+# -- the saved reranker ---------------------------------------------------------------------------
+
+def save(model: CrossEncoder, folder, config: RerankerConfig, postprocess: PostProcess,
+         **details) -> Path:
+    """Save the model with ``reranker.json`` (its settings + ``details``) and ``postprocess.json``."""
+    folder = Path(folder)
+    model.save(str(folder))
+    (folder / SETTINGS_FILE).write_text(json.dumps({**config.as_dict(), **details}, indent=2,
+                                                   default=str))
+    postprocess.save(folder / POSTPROCESS_FILE)
+    return folder
+
+
+def settings(folder) -> dict:
+    """Everything ``reranker.json`` records: the config, the backbone, the recall settings."""
+    return json.loads((Path(folder) / SETTINGS_FILE).read_text())
+
+
+def load(folder, device: str | None = None) -> tuple[CrossEncoder, RerankerConfig, PostProcess]:
+    """The saved reranker, its settings and its tuned post-processing (clear error if absent)."""
+    folder = Path(folder)
+    missing = [name for name in (SETTINGS_FILE, POSTPROCESS_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: not a saved reranker (missing {', '.join(missing)}); "
+                                f"run notebooks/05_reranker.ipynb, or attach its output folder.")
+    config = RerankerConfig.from_dict(settings(folder))
+    return (load_model(folder, config.max_length, device), config,
+            PostProcess.load(folder / POSTPROCESS_FILE))
+
+
+def select_for_submission(reranker_dir, name: str, folder: str) -> Path:
+    """Record which reranker under ``reranker_dir`` the submission uses."""
+    path = Path(reranker_dir) / SELECTED_FILE
+    path.write_text(json.dumps({"name": name, "folder": folder}))
+    return path
+
+
+def selected(work) -> Path | None:
+    """The folder of the reranker notebook 05 selected in ``work``, or None if there is none."""
+    path = Path(work) / "reranker" / SELECTED_FILE
+    return path.parent / json.loads(path.read_text())["folder"] if path.is_file() else None
