@@ -50,8 +50,10 @@ def package(work, out, owner: str = "your-kaggle-username", half: bool = False) 
 
     work, out = Path(work), Path(out)
     retriever_dir = trained(work / "retriever")["main"][0]
-    reranker_dir = paths.model_dir(None, selected(work), SETTINGS_FILE, "reranker",
-                                   attached=Path("/nonexistent"))
+    reranker_dir = selected(work)
+    if reranker_dir is None or not (reranker_dir / SETTINGS_FILE).is_file():
+        raise FileNotFoundError(f"{work / 'reranker'}: no selected reranker; run "
+                                f"notebooks/05_reranker.ipynb first.")
     folders = {name: out / f"lecr-{name}" for name in ("utils", "retriever", "reranker")}
     for folder in folders.values():
         if folder.exists():
