@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import mean_f2
+from .metrics import mean_f2, scores_per_topic
 
 
 def select(scored: pd.DataFrame, score: str, threshold: float, relative: float | None = None,
@@ -63,6 +63,10 @@ class PostProcess:
     def apply(self, scored: pd.DataFrame) -> dict[str, list[str]]:
         final = scored.assign(final_score=self.final_scores(scored))
         return select(final, "final_score", self.threshold, self.relative, self.fill)
+
+    def quality(self, scored: pd.DataFrame, truth) -> pd.Series:
+        """Mean F2, precision and recall of the selected sets on ``truth``'s topics."""
+        return scores_per_topic(self.apply(scored), truth)[["f2", "precision", "recall"]].mean()
 
     def save(self, path) -> Path:
         path = Path(path)

@@ -358,6 +358,11 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     return history, reports
 
 
+def saved_rounds(folder) -> list[Path]:
+    """The ``round{r}`` folders under ``folder``, in round order."""
+    return sorted(Path(folder).glob("round[0-9]*"), key=lambda p: int(p.name[5:]))
+
+
 def trained(retriever_dir) -> dict[str, tuple[Path, list[int]]]:
     """``{name: (last round's folder, held-out folds)}`` for each retriever under ``retriever_dir``.
 
@@ -367,8 +372,7 @@ def trained(retriever_dir) -> dict[str, tuple[Path, list[int]]]:
     found = {}
     for name, folder in [("main", Path(retriever_dir)),
                          *sorted((p.name, p) for p in Path(retriever_dir).glob("oof*"))]:
-        rounds = sorted((p for p in folder.glob("round*") if (p / FIT_FILE).is_file()),
-                        key=lambda p: int(p.name[5:]))
+        rounds = [p for p in saved_rounds(folder) if (p / FIT_FILE).is_file()]
         if rounds:
             found[name] = (rounds[-1], json.loads((rounds[-1] / FIT_FILE).read_text())["holdout_folds"])
     if "main" not in found:
