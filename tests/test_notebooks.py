@@ -33,7 +33,8 @@ def test_eda_runs_on_demo_data(tiny_dir, tmp_path):
 TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_SIZE": 16,
                   "MAX_LENGTH": 32, "MAX_PAIRS": 160, "TOP_N": 10, "ROUNDS": 2, "OOF_GROUPS": 2}
 TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 1,
-                 "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_LENGTH": 32, "RERANKER_BATCH_SIZE": 16}
+                 "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_LENGTH": 32, "RERANKER_BATCH_SIZE": 16,
+                 "CPU_TOP_KS": [5]}
 TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 
 
@@ -131,7 +132,11 @@ def test_submission_is_complete_and_valid(pipeline):
     assert sorted(written["topic_id"]) == sorted(requested)
 
 
-def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, tiny_dir, tmp_path):
+@pytest.mark.parametrize("rerank_top_k", [None, 5])
+def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, tiny_dir, tmp_path,
+                                                                     rerank_top_k):
+    """06 on 05's validation topics scores what 05 reported, also in the CPU mode (only the
+    fused top R reranked)."""
     import shutil
 
     from utils import reranker, score
@@ -141,10 +146,13 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
     shutil.copy(work / "folds.csv", tmp_path / "work")  # 06 predicts 03's validation fold
     elsewhere = run.run(data=str(tiny_dir), work=tmp_path / "work", only=["06"], log=lambda *_: None,
                         params={"PREDICT": "valid", "RERANKER": str(reranker.selected(work)),
-                                "RETRIEVER": str(work / "retriever" / "round2")})
+                                "RETRIEVER": str(work / "retriever" / "round2"),
+                                "RERANK_TOP_K": rerank_top_k})
     f2 = score.main([str(elsewhere / "submission.csv"), str(tiny_dir / "correlations.csv")])
-    reported = pd.read_csv(work / "reranker" / "summary.csv", index_col=0).loc["retriever", "f2"]
-    assert f2 == pytest.approx(reported, abs=1e-3)
+    reported = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")["f2"]
+    row = ("two stages: reranker from retriever" if rerank_top_k is None
+           else f"two stages (retriever), only the fused top {rerank_top_k} reranked")
+    assert f2 == pytest.approx(reported[row], abs=1e-3)
 
 
 def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -27,22 +28,31 @@ from .search import COLUMNS
 log = logging.getLogger(__name__)
 
 
+def _stage(timer, name: str, **extra):
+    """``timer.stage(name)`` (a :class:`~utils.profiling.StageTimer`), or nothing without one."""
+    return timer.stage(name, **extra) if timer is not None else nullcontext()
+
+
 def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
                      batch_size: int = 256, query_chunk: int = 1024,
-                     any_language_fallback: bool = False) -> pd.DataFrame:
+                     any_language_fallback: bool = False, timer=None) -> pd.DataFrame:
     """Top-``k`` same-language items by cosine for ``queries`` (``id, language, text``).
 
     Only the corpus items in the queries' languages are embedded. With
     ``any_language_fallback``, a query whose language has no corpus item is searched against
     the whole corpus instead (then every item is embedded), so it still gets candidates.
+    ``timer`` (a :class:`~utils.profiling.StageTimer`) times embedding and search apart.
     """
     covered = set(queries["language"]) & set(corpus["language"])
     orphans = queries[~queries["language"].isin(covered)]
     if not (any_language_fallback and len(orphans)):
         corpus = corpus[corpus["language"].isin(covered)]
-    corpus_emb = search.embed(model, corpus["text"], batch_size)
-    query_emb = search.embed(model, queries["text"], batch_size)
-    found = search.search(queries, query_emb, corpus, corpus_emb, k=k, query_chunk=query_chunk)
+    with _stage(timer, "embed content", items=len(corpus)):
+        corpus_emb = search.embed(model, corpus["text"], batch_size)
+    with _stage(timer, "embed topics", items=len(queries)):
+        query_emb = search.embed(model, queries["text"], batch_size)
+    with _stage(timer, "dense search", items=len(queries)):
+        found = search.search(queries, query_emb, corpus, corpus_emb, k=k, query_chunk=query_chunk)
     if any_language_fallback and len(orphans):
         rows = np.flatnonzero(~queries["language"].isin(covered).to_numpy())
         log.warning("%d topic(s) in languages without content (%s): searched in every language",
@@ -55,31 +65,40 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
 
 def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, serving=None,
            k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
-           query_chunk: int = 1024) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+           query_chunk: int = 1024, timer=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder.
 
     ``retrievers`` maps names to model folders (or hub ids); ``serving`` (``topic_id,
     retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
     the only one). A topic whose language has no content is searched in every language by
     the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``).
+    ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step apart. On a GPU the
+    bi-encoders run in half precision (:func:`utils.retriever.inference_dtype`).
     """
-    from .retriever import load_model
+    from .retriever import inference_dtype, load_model
 
     if serving is None:
         if len(retrievers) != 1:
             raise ValueError("several retrievers need `serving`: which topic each one recalls")
         serving = pd.DataFrame({"topic_id": queries["id"], "retriever": next(iter(retrievers))})
-    sources = {"tfidf": tfidf_candidates(queries, content, k=k, chunk=query_chunk)} if tfidf else {}
+    sources = {}
+    if tfidf:
+        with _stage(timer, "TF-IDF search", items=len(queries)):
+            sources["tfidf"] = tfidf_candidates(queries, content, k=k, chunk=query_chunk)
     dense = []
     for name, path in retrievers.items():
         served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
         if len(served):
-            dense.append(dense_candidates(load_model(path, max_length), served, content, k=k,
-                                          batch_size=batch_size, query_chunk=query_chunk,
-                                          any_language_fallback=True))
+            with _stage(timer, "load the retriever"):
+                model = load_model(path, max_length, dtype=inference_dtype())
+            dense.append(dense_candidates(model, served, content, k=k, batch_size=batch_size,
+                                          query_chunk=query_chunk, any_language_fallback=True,
+                                          timer=timer))
             log.info("%s: candidates for %d topics", name, len(served))
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
-    return fuse(sources, k=k), sources
+    with _stage(timer, "fuse", items=len(queries)):
+        fused = fuse(sources, k=k)
+    return fused, sources
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -71,14 +71,16 @@ class RerankerConfig:
         return cls(**{k: v for k, v in values.items() if k in names})
 
 
-def load_model(path, max_length: int = 128, device: str | None = None) -> CrossEncoder:
+def load_model(path, max_length: int = 128, device: str | None = None,
+               dtype: torch.dtype = torch.float32) -> CrossEncoder:
     """A cross-encoder from a folder (offline) or hub id, one output logit (sigmoid score).
 
     A sentence-transformers bi-encoder folder (e.g. a fine-tuned retriever round) loads too:
     its transformer weights initialise the encoder, and a fresh classification head is added.
+    ``dtype``: float32 for training (full-precision master weights under mixed precision).
     """
     return CrossEncoder(str(path), num_labels=1, max_length=max_length, device=device,
-                        model_kwargs={"dtype": torch.float32})
+                        model_kwargs={"dtype": dtype})
 
 
 # -- training data ---------------------------------------------------------------------------
@@ -194,14 +196,17 @@ def settings(folder) -> dict:
 
 
 def load(folder, device: str | None = None) -> tuple[CrossEncoder, RerankerConfig, PostProcess]:
-    """The saved reranker, its settings and its tuned post-processing (clear error if absent)."""
+    """The saved reranker, its settings and its tuned post-processing (clear error if absent),
+    for inference: half precision on a GPU (:func:`utils.retriever.inference_dtype`)."""
+    from .retriever import inference_dtype
+
     folder = Path(folder)
     missing = [name for name in (SETTINGS_FILE, POSTPROCESS_FILE) if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder}: not a saved reranker (missing {', '.join(missing)}); "
                                 f"run notebooks/05_reranker.ipynb, or attach its output folder.")
     config = RerankerConfig.from_dict(settings(folder))
-    return (load_model(folder, config.max_length, device), config,
+    return (load_model(folder, config.max_length, device, inference_dtype(device)), config,
             PostProcess.load(folder / POSTPROCESS_FILE))
 
 

@@ -88,6 +88,13 @@ def load_model(path, max_length: int = 64, device: str | None = None,
     return model
 
 
+def inference_dtype(device: str | None = None) -> torch.dtype:
+    """The weights' type for inference: float16 on a CUDA device (embeddings are returned as
+    float32 all the same), float32 on a CPU."""
+    cuda = device.startswith("cuda") if device else torch.cuda.is_available()
+    return torch.float16 if cuda else torch.float32
+
+
 # -- training pairs ------------------------------------------------------------------------
 
 def training_pairs(links: pd.DataFrame, train_topics: set[str], topic_text: pd.Series,
