@@ -98,20 +98,6 @@ def test_fusion_of_chosen_sources_keeps_the_others_as_features(frames):
         cand.fuse({"a": a}, using=["c"])
 
 
-def test_recall_benchmark_smoke(tiny_dir, capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "bench" / "recall_speed.py"
-    spec = importlib.util.spec_from_file_location("recall_speed", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    bench.main(["--data", str(tiny_dir), "--topics", "20", "--content", "100", "--k", "5"])
-    out = capsys.readouterr().out
-    for stage in ("embed content", "embed topics", "dense search", "tfidf search", "machine:"):
-        assert stage in out
-
-
 def test_report_tables(frames):
     data, queries, content = frames
     tfidf = cand.tfidf_candidates(queries, content, k=10)

@@ -1,6 +1,7 @@
 """The notebooks run top to bottom through the pipeline runner, on the tiny demo data."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -225,3 +226,25 @@ def test_package_makes_kaggle_dataset_folders_the_submission_finds(pipeline, tmp
     assert next(model.parameters()).dtype == __import__("torch").float32  # half on disk, fp32 loaded
     _, config, rule = reranker.load(folders["reranker"])
     assert rule == reranker.load(reranker.selected(work))[2]
+
+
+def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys):
+    """bench/quality.py reads the notebooks' figures of each fold folder (here one: the
+    pipeline's, run as fold 0) into one table, a figure and a record."""
+    import importlib.util
+
+    work, _ = pipeline
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "fold0").symlink_to(work)
+    spec = importlib.util.spec_from_file_location(
+        "quality", Path(__file__).resolve().parents[1] / "bench" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    doc = tmp_path / "docs" / "RESULTS.md"
+    doc.parent.mkdir()
+    quality.main(["--work", str(tmp_path / "bench"), "--folds", "0", "1", "--report-only",
+                  "--record", str(doc), "--name", "tiny"])
+    text = doc.read_text()
+    assert "not yet: [1]" in text and "| round2 |" in text and "| fusion |" in text
+    assert "two stages: the selected reranker" in text
+    assert (tmp_path / "docs" / "figures" / "quality_tiny.png").stat().st_size > 0

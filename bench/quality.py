@@ -1,0 +1,222 @@
+"""Quality benchmark: the pipeline's own figures, fold by fold, with mean and spread.
+
+    python bench/quality.py --data ../shared/data/minilecr --work /tmp/quality \\
+        --folds 0 1 2 3 4 -p 'SPLIT_CATEGORIES=["aligned"]' -p EPOCHS=1 ...
+    python bench/quality.py --work /tmp/quality --report-only --record docs/RESULTS.md
+
+For each fold f it runs notebooks 02-05 through ``utils.run`` (the runner the README's main
+job uses, never a copy of their code) in ``WORK/fold{f}`` with ``VALID_FOLD=f`` and
+``RESUME=True``: every stage of that fold trains and validates without the fold's topics, and
+a fold stopped mid-training continues from its last saved round. A fold whose figures exist
+(``reranker/f2.csv``) is read, not rerun, unless ``--rerun``; ``bench.json`` in each fold
+folder records its parameters, wall time and machine, and a fold run with other parameters
+is refused rather than mixed into the table.
+
+Then it prints one table, mean ± standard deviation across the folds done: recall@K of each
+stage-1 retriever (TF-IDF, zero-shot, each round, the fusion) with stage-1-only F2 at the
+best top-k and the best threshold, and the two-stage pipeline's F2, precision and recall
+(with stage 1 given the same tuned post-processing beside it). ``--record FILE`` writes the
+table, settings, machine and command into FILE between markers (replaced on the next run)
+and a figure (recall@K curves, F2 by stage) into ``docs/figures``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+
+from utils import paths  # noqa: E402
+from utils import run as runner  # noqa: E402
+
+STAGES = ["02", "03", "04", "05"]
+BENCH_FILE = "bench.json"
+
+
+def machine() -> str:
+    import psutil
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{platform.machine()}, {psutil.cpu_count()} cores, "
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {gpu}, torch {torch.__version__}")
+
+
+def fold_done(folder: Path) -> bool:
+    return (folder / "reranker" / "f2.csv").exists() and (folder / "recall_candidates.csv").exists()
+
+
+def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=print) -> None:
+    """Run notebooks 02-05 for one validation fold; record what ran in ``bench.json``."""
+    settings = {"profile": profile, "params": params}
+    record = folder / BENCH_FILE
+    if record.exists():
+        before = json.loads(record.read_text())
+        if {k: before.get(k) for k in settings} != settings:
+            raise SystemExit(f"{folder} holds fold {fold} run with other settings "
+                             f"({before.get('profile')}, {before.get('params')}): pass another "
+                             "--work, or delete that folder to rerun it with these")
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({**settings, "fold": fold, "seconds": None}, indent=1))
+    start = time.perf_counter()
+    runner.run(data, folder, profile, only=STAGES,
+               params={**params, "VALID_FOLD": fold, "RESUME": True}, log=log)
+    record.write_text(json.dumps({**settings, "fold": fold, "machine": machine(),
+                                  "seconds": round(time.perf_counter() - start)}, indent=1))
+
+
+def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(recall, f2)`` of one fold: recall@K per retriever with its stage-1 F2 columns, and
+    the F2 / precision / recall of every pipeline notebook 05 compared."""
+    recall = pd.read_csv(folder / "recall_candidates.csv", index_col=0)
+    stage1 = pd.read_csv(folder / "stage1_f2.csv", index_col=0)
+    recall = recall.join(stage1[["F2 at top-k", "F2 at threshold"]])
+    f2 = pd.read_csv(folder / "reranker" / "f2.csv", index_col="pipeline")
+    selected = json.loads((folder / "reranker" / "selected.json").read_text())["name"]
+    chosen = f2.loc[[f"two stages: reranker from {selected}"]].rename(
+        lambda _: "two stages: the selected reranker")
+    f2 = pd.concat([f2, chosen])
+    return recall, f2
+
+
+def summarise(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Mean, standard deviation and fold count of each cell over ``{fold: table}``."""
+    stacked = pd.concat(tables, names=["fold", "row"])
+    grouped = stacked.groupby(level="row", sort=False)
+    out = pd.concat({"mean": grouped.mean(), "std": grouped.std(ddof=1)}, axis=1)
+    out["folds"] = grouped.size()
+    return out
+
+
+def markdown(summary: pd.DataFrame, columns: list[str]) -> str:
+    def cell(row, col):
+        mean, std = row[("mean", col)], row[("std", col)]
+        if pd.isna(mean):
+            return ""
+        return f"{mean:.3f}" if pd.isna(std) else f"{mean:.3f} ± {std:.3f}"
+
+    lines = ["| | " + " | ".join(columns) + " | folds |",
+             "|---" * (len(columns) + 2) + "|"]
+    for name, row in summary.iterrows():
+        lines.append(f"| {name} | " + " | ".join(cell(row, c) for c in columns)
+                     + f" | {int(row[('folds', '')])} |")
+    return "\n".join(lines)
+
+
+def figure(recall: pd.DataFrame, f2: pd.DataFrame, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from utils.plots import save
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    ks = [c for c in recall["mean"].columns if c.startswith("recall@")]
+    x = [int(c.split("@")[1]) for c in ks]
+    for name, row in recall.iterrows():
+        mean, std = row["mean"][ks].astype(float), row["std"][ks].astype(float).fillna(0)
+        left.plot(x, mean, marker="o", label=name)
+        left.fill_between(x, mean - std, mean + std, alpha=0.15)
+    left.set(xscale="log", xlabel="K", ylabel="mean recall@K",
+             title="stage-1 recall (mean ± std over folds)")
+    left.set_xticks(x, [str(k) for k in x])
+    left.set_xticks([], minor=True)
+    left.legend()
+    means, stds = f2[("mean", "f2")], f2[("std", "f2")].fillna(0)
+    bars = right.barh(range(len(means)), means, xerr=stds, color="tab:blue", alpha=0.8)
+    right.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=4, fontsize=8)
+    right.set(yticks=range(len(means)), yticklabels=list(means.index), xlabel="mean F2",
+              title="F2 by stage (mean ± std over folds)")
+    right.invert_yaxis()
+    fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, path.stem, path.parent)
+
+
+def record_block(file: Path, name: str, text: str) -> None:
+    """Write ``text`` into ``file`` between this benchmark's markers for ``name``."""
+    begin, end = f"<!-- bench/quality.py:{name} -->", f"<!-- /bench/quality.py:{name} -->"
+    body = f"{begin}\n{text.rstrip()}\n{end}"
+    old = file.read_text() if file.exists() else ""
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + body + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + "\n\n" + body + "\n"
+    file.write_text(new)
+
+
+def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    done = [f for f in folds if fold_done(work / f"fold{f}")]
+    if not done:
+        raise SystemExit(f"no fold of {folds} has results under {work}")
+    tables = {f: fold_tables(work / f"fold{f}") for f in done}
+    recall = summarise({f: t[0] for f, t in tables.items()})
+    f2 = summarise({f: t[1] for f, t in tables.items()})
+    runs = {f: json.loads((work / f"fold{f}" / BENCH_FILE).read_text())
+            if (work / f"fold{f}" / BENCH_FILE).exists() else {} for f in done}
+    first = next(iter(runs.values()))
+    minutes = ", ".join(f"fold {f}: {r['seconds'] / 60:.0f} min" if r.get("seconds")
+                        else f"fold {f}: not timed" for f, r in runs.items())
+    missing = sorted(set(folds) - set(done))
+    text = "\n".join([
+        f"Validation folds done: {done}" + (f" (not yet: {missing})" if missing else ""),
+        f"Machine: {first.get('machine', machine())}; wall time per fold: {minutes}.",
+        f"Settings: profile {first.get('profile')}, parameters {first.get('params')}.",
+        "", "```bash", command, "```", "",
+        "Stage 1, mean per-topic recall@K of the validation topics and stage-1-only F2:", "",
+        markdown(recall, [c for c in recall["mean"].columns]), "",
+        "Mean F2 of the validation topics by pipeline (notebook 05):", "",
+        markdown(f2, ["f2", "precision", "recall"]),
+    ])
+    return text, recall, f2
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", help="a folder in the Kaggle layout, or 'demo'")
+    parser.add_argument("--work", required=True, help="benchmark folder (one subfolder a fold)")
+    parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--profile", default="demo", choices=sorted(runner.PROFILES))
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a notebook parameter for every fold (repeatable)")
+    parser.add_argument("--rerun", action="store_true", help="rerun folds that have results")
+    parser.add_argument("--report-only", action="store_true", help="only read what exists")
+    parser.add_argument("--record", type=Path, help="markdown file to write the results into")
+    parser.add_argument("--name", default="results", help="the record's name (its markers, "
+                                                          "its figure quality_NAME.png)")
+    args = parser.parse_args(argv)
+
+    work = Path(args.work).resolve()
+    params = runner.parse_params(args.param)
+    if not args.report_only:
+        data = paths.data_dir(args.data, work)
+        for fold in args.folds:
+            folder = work / f"fold{fold}"
+            if fold_done(folder) and not args.rerun:
+                print(f"fold {fold}: results found in {folder}, not rerun")
+                continue
+            print(f"fold {fold}: running notebooks {', '.join(STAGES)} in {folder}")
+            run_fold(data, folder, fold, args.profile, params)
+    command = "python bench/quality.py " + " ".join(shlex.quote(a) for a in
+                                                    (argv if argv is not None else sys.argv[1:]))
+    text, recall, f2 = report(work, args.folds, command)
+    print(text)
+    if args.record:
+        fig_path = args.record.parent / "figures" / f"quality_{args.name}.png"
+        figure(recall, f2, fig_path, f"quality benchmark: {args.name}")
+        rel = fig_path.relative_to(args.record.parent)
+        record_block(args.record, args.name, text + f"\n\n![quality by fold]({rel.as_posix()})")
+        print(f"recorded in {args.record} and {fig_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Smoke tests of the benchmarks on tiny sizes (their figures come from full runs, not tests)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_speed_benchmark_smoke(tiny_dir, tmp_path, capsys):
+    out = tmp_path / "submission.csv"
+    load("speed").main(["--data", str(tiny_dir), "--work", str(tmp_path), "--topics", "12",
+                        "--content", "120", "--k", "5", "--rerank-top-k", "3",
+                        "--baseline-items", "16", "--out", str(out)])
+    printed = capsys.readouterr().out
+    for stage in ("machine:", "TF-IDF search", "embed content", "embed topics", "dense search",
+                  "fuse", "rerank", "post-process", "write and check", "suite / raw"):
+        assert stage in printed
+    import pandas as pd
+
+    assert len(pd.read_csv(out)) == 12  # every query topic predicted once
+
+
+def test_quality_record_block_replaces_its_own_section(tmp_path):
+    quality = load("quality")
+    doc = tmp_path / "RESULTS.md"
+    doc.write_text("# Results\n\nkept\n")
+    quality.record_block(doc, "mini", "first")
+    quality.record_block(doc, "other", "B")
+    quality.record_block(doc, "mini", "second")
+    text = doc.read_text()
+    assert "kept" in text and "second" in text and "first" not in text and "B" in text
+    assert text.count("<!-- bench/quality.py:mini -->") == 1
+
+
+def test_quality_refuses_to_mix_settings(tmp_path):
+    quality = load("quality")
+    (tmp_path / "fold1").mkdir()
+    (tmp_path / "fold1" / quality.BENCH_FILE).write_text(
+        json.dumps({"profile": "demo", "params": {"EPOCHS": 1}}))
+    with pytest.raises(SystemExit, match="other settings"):
+        quality.run_fold("demo", tmp_path / "fold1", 1, "demo", {"EPOCHS": 2})
