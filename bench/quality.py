@@ -74,16 +74,23 @@ def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=prin
 
 
 def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(recall, f2)`` of one fold: recall@K per retriever with its stage-1 F2 columns, and
+    """``(recall, f2)`` of one fold: recall@K per retriever (notebook 04; recall@100 of the
+    bi-encoders from notebook 03, since 04 keeps the top 50) with its stage-1 F2 columns, and
     the F2 / precision / recall of every pipeline notebook 05 compared."""
     recall = pd.read_csv(folder / "recall_candidates.csv", index_col=0)
+    # notebook 03 scored the bi-encoders deeper than 04 keeps candidates (its top 100)
+    deeper = pd.read_csv(folder / "retriever" / "recall.csv", index_col="model")
+    deeper = deeper.rename(lambda name: name.replace("round ", "round"))
+    extra = [c for c in deeper.columns if c not in recall.columns]
+    recall = recall.join(deeper[extra])
     stage1 = pd.read_csv(folder / "stage1_f2.csv", index_col=0)
     recall = recall.join(stage1[["F2 at top-k", "F2 at threshold"]])
     f2 = pd.read_csv(folder / "reranker" / "f2.csv", index_col="pipeline")
     selected = json.loads((folder / "reranker" / "selected.json").read_text())["name"]
     chosen = f2.loc[[f"two stages: reranker from {selected}"]].rename(
         lambda _: "two stages: the selected reranker")
-    f2 = pd.concat([f2, chosen])
+    at = next((i for i, name in enumerate(f2.index) if "only the fused top" in name), len(f2))
+    f2 = pd.concat([f2.iloc[:at], chosen, f2.iloc[at:]])
     return recall, f2
 
 

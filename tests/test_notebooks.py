@@ -152,7 +152,7 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
     f2 = score.main([str(elsewhere / "submission.csv"), str(tiny_dir / "correlations.csv")])
     reported = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")["f2"]
     row = ("two stages: reranker from retriever" if rerank_top_k is None
-           else f"two stages (retriever), only the fused top {rerank_top_k} reranked")
+           else f"two stages: the selected reranker, only the fused top {rerank_top_k} reranked")
     assert f2 == pytest.approx(reported[row], abs=1e-3)
 
 
