@@ -54,7 +54,8 @@ def fold_done(folder: Path) -> bool:
     return (folder / "reranker" / "f2.csv").exists() and (folder / "recall_candidates.csv").exists()
 
 
-def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=print) -> None:
+def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=print,
+             command: str = "") -> None:
     """Run notebooks 02-05 for one validation fold; record what ran in ``bench.json``."""
     settings = {"profile": profile, "params": params}
     record = folder / BENCH_FILE
@@ -69,7 +70,7 @@ def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=prin
     start = time.perf_counter()
     runner.run(data, folder, profile, only=STAGES,
                params={**params, "VALID_FOLD": fold, "RESUME": True}, log=log)
-    record.write_text(json.dumps({**settings, "fold": fold, "machine": machine(),
+    record.write_text(json.dumps({**settings, "fold": fold, "machine": machine(), "command": command,
                                   "seconds": round(time.perf_counter() - start)}, indent=1))
 
 
@@ -99,7 +100,7 @@ def summarise(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
     stacked = pd.concat(tables, names=["fold", "row"])
     grouped = stacked.groupby(level="row", sort=False)
     out = pd.concat({"mean": grouped.mean(), "std": grouped.std(ddof=1)}, axis=1)
-    out["folds"] = grouped.size()
+    out[("folds", "")] = grouped.size()
     return out
 
 
@@ -141,7 +142,10 @@ def figure(recall: pd.DataFrame, f2: pd.DataFrame, path: Path, title: str) -> No
     means, stds = f2[("mean", "f2")], f2[("std", "f2")].fillna(0)
     bars = right.barh(range(len(means)), means, xerr=stds, color="tab:blue", alpha=0.8)
     right.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=4, fontsize=8)
-    right.set(yticks=range(len(means)), yticklabels=list(means.index), xlabel="mean F2",
+    counts = f2[("folds", "")]
+    labels = [name if n == counts.max() else f"{name} [{n} fold{'s' * (n > 1)}]"
+              for name, n in counts.items()]
+    right.set(yticks=range(len(means)), yticklabels=labels, xlabel="mean F2",
               title="F2 by stage (mean ± std over folds)")
     right.invert_yaxis()
     fig.suptitle(title)
@@ -174,11 +178,12 @@ def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFram
     minutes = ", ".join(f"fold {f}: {r['seconds'] / 60:.0f} min" if r.get("seconds")
                         else f"fold {f}: not timed" for f, r in runs.items())
     missing = sorted(set(folds) - set(done))
+    ran = sorted({r["command"] for r in runs.values() if r.get("command")} - {command})
     text = "\n".join([
         f"Validation folds done: {done}" + (f" (not yet: {missing})" if missing else ""),
         f"Machine: {first.get('machine', machine())}; wall time per fold: {minutes}.",
         f"Settings: profile {first.get('profile')}, parameters {first.get('params')}.",
-        "", "```bash", command, "```", "",
+        "", "```bash", *ran, command, "```", "",
         "Stage 1, mean per-topic recall@K of the validation topics and stage-1-only F2:", "",
         markdown(recall, [c for c in recall["mean"].columns]), "",
         "Mean F2 of the validation topics by pipeline (notebook 05):", "",
@@ -204,6 +209,8 @@ def main(argv=None) -> None:
 
     work = Path(args.work).resolve()
     params = runner.parse_params(args.param)
+    command = "python bench/quality.py " + " ".join(shlex.quote(a) for a in
+                                                    (argv if argv is not None else sys.argv[1:]))
     if not args.report_only:
         data = paths.data_dir(args.data, work)
         for fold in args.folds:
@@ -212,9 +219,7 @@ def main(argv=None) -> None:
                 print(f"fold {fold}: results found in {folder}, not rerun")
                 continue
             print(f"fold {fold}: running notebooks {', '.join(STAGES)} in {folder}")
-            run_fold(data, folder, fold, args.profile, params)
-    command = "python bench/quality.py " + " ".join(shlex.quote(a) for a in
-                                                    (argv if argv is not None else sys.argv[1:]))
+            run_fold(data, folder, fold, args.profile, params, command=command)
     text, recall, f2 = report(work, args.folds, command)
     print(text)
     if args.record:
