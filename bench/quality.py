@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shlex
 import sys
 import time
@@ -36,18 +35,10 @@ import pandas as pd  # noqa: E402
 
 from utils import paths  # noqa: E402
 from utils import run as runner  # noqa: E402
+from utils.profiling import machine  # noqa: E402
 
 STAGES = ["02", "03", "04", "05"]
 BENCH_FILE = "bench.json"
-
-
-def machine() -> str:
-    import psutil
-    import torch
-
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{platform.machine()}, {psutil.cpu_count()} cores, "
-            f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {gpu}, torch {torch.__version__}")
 
 
 def fold_done(folder: Path) -> bool:

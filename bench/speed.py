@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -41,21 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import psutil  # noqa: E402
 import torch  # noqa: E402
 
 from utils import candidates, paths, reranker, retriever, search, submission  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.postprocess import PostProcess  # noqa: E402
-from utils.profiling import StageTimer  # noqa: E402
+from utils.profiling import StageTimer, machine  # noqa: E402
 from utils.text import text_frames  # noqa: E402
 
-
-def machine() -> str:
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
-            f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {gpu}, torch "
-            f"{torch.__version__} ({torch.get_num_threads()} threads)")
+# the stages of stage 1 (recall from the texts), as utils.candidates.recall names them
+STAGE1 = ("TF-IDF search", "load the retriever", "embed content", "embed topics", "dense search",
+          "fuse")
 
 
 def raw_forward(model: torch.nn.Module, tokenizer, texts: list, batch_size: int,
@@ -194,9 +189,6 @@ def main(argv=None) -> None:
     print(ratios.round(2).to_string())
     print("command: python " + " ".join([os.path.relpath(__file__), *(argv or sys.argv[1:])]))
 
-
-STAGE1 = ("TF-IDF search", "load the retriever", "embed content", "embed topics", "dense search",
-          "fuse")
 
 if __name__ == "__main__":
     main()

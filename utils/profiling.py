@@ -21,6 +21,18 @@ import psutil
 MIB = 2**20
 
 
+def machine() -> str:
+    """One line naming the hardware and torch build, for benchmark records."""
+    import platform
+
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {gpu}, torch "
+            f"{torch.__version__} ({torch.get_num_threads()} threads)")
+
+
 class _Sampler(threading.Thread):
     def __init__(self, interval: float):
         super().__init__(daemon=True)
