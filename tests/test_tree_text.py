@@ -23,12 +23,15 @@ def test_tree_navigation():
     assert tree.breadcrumb("t_add", max_depth=1) == "Fractions > Adding fractions"
 
 
-def test_topic_text_has_title_then_ancestors_then_description():
+def test_topic_text_has_title_then_description_then_ancestors():
     texts = topic_texts(TOPICS, TopicTree(TOPICS))
-    assert texts["t_add"] == "Adding fractions | Channel > Math > Fractions | Add two fractions."
+    assert texts["t_add"] == "Adding fractions | Add two fractions. | Channel > Math > Fractions"
     assert texts["t_root"] == "Channel"  # empty parts are left out
+    assert texts["t_frac"] == "Fractions | Channel > Math"
     short = topic_texts(TOPICS, TopicTree(TOPICS), TextConfig(max_ancestors=1, max_chars=30))
-    assert short["t_add"] == "Adding fractions | Fractions |"[:30]
+    assert short["t_add"] == "Adding fractions | Add two fractions. | Fractions"[:30]
+    context_first = topic_texts(TOPICS, TopicTree(TOPICS), TextConfig(description_first=False))
+    assert context_first["t_add"] == "Adding fractions | Channel > Math > Fractions | Add two fractions."
 
 
 def test_content_text_falls_back_on_text_and_caps():
