@@ -9,7 +9,7 @@ job uses, never a copy of their code) in ``WORK/fold{f}`` with ``VALID_FOLD=f`` 
 ``RESUME=True``: every stage of that fold trains and validates without the fold's topics, and
 a fold stopped mid-training continues from its last saved round. A fold whose figures exist
 (``reranker/f2.csv``) is read, not rerun, unless ``--rerun``; ``bench.json`` in each fold
-folder records its parameters, wall time and machine, and a fold run with other parameters
+folder records its parameters, code version (git commit), wall time and machine, and a fold run with other parameters
 is refused rather than mixed into the table.
 
 Then it prints one table, mean ± standard deviation across the folds done: recall@K of each
@@ -35,7 +35,7 @@ import pandas as pd  # noqa: E402
 
 from utils import paths  # noqa: E402
 from utils import run as runner  # noqa: E402
-from utils.profiling import machine  # noqa: E402
+from utils.profiling import code_version, machine  # noqa: E402
 
 STAGES = ["02", "03", "04", "05"]
 BENCH_FILE = "bench.json"
@@ -57,11 +57,13 @@ def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=prin
                              f"({before.get('profile')}, {before.get('params')}): pass another "
                              "--work, or delete that folder to rerun it with these")
     folder.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({**settings, "fold": fold, "seconds": None}, indent=1))
+    code = code_version()
+    record.write_text(json.dumps({**settings, "fold": fold, "code": code, "seconds": None}, indent=1))
     start = time.perf_counter()
     runner.run(data, folder, profile, only=STAGES,
                params={**params, "VALID_FOLD": fold, "RESUME": True}, log=log)
-    record.write_text(json.dumps({**settings, "fold": fold, "machine": machine(), "command": command,
+    record.write_text(json.dumps({**settings, "fold": fold, "code": code, "machine": machine(),
+                                  "command": command,
                                   "seconds": round(time.perf_counter() - start)}, indent=1))
 
 
@@ -168,12 +170,17 @@ def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFram
     first = next(iter(runs.values()))
     minutes = ", ".join(f"fold {f}: {r['seconds'] / 60:.0f} min" if r.get("seconds")
                         else f"fold {f}: not timed" for f, r in runs.items())
+    versions: dict[str, list[int]] = {}
+    for f, r in runs.items():
+        versions.setdefault(r.get("code", "not recorded"), []).append(f)
     missing = sorted(set(folds) - set(done))
     ran = sorted({r["command"] for r in runs.values() if r.get("command")} - {command})
     text = "\n".join([
         f"Validation folds done: {done}" + (f" (not yet: {missing})" if missing else ""),
         f"Machine: {first.get('machine', machine())}; wall time per fold: {minutes}.",
         f"Settings: profile {first.get('profile')}, parameters {first.get('params')}.",
+        "Code: " + "; ".join(f"{v} (folds {', '.join(map(str, fs))})"
+                             for v, fs in versions.items()) + ".",
         "", "```bash", *ran, command, "```", "",
         "Stage 1, mean per-topic recall@K of the validation topics and stage-1-only F2:", "",
         markdown(recall, [c for c in recall["mean"].columns]), "",

@@ -45,7 +45,7 @@ import torch  # noqa: E402
 from utils import candidates, paths, reranker, retriever, search, submission  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.postprocess import PostProcess  # noqa: E402
-from utils.profiling import StageTimer, machine  # noqa: E402
+from utils.profiling import StageTimer, code_version, machine  # noqa: E402
 from utils.text import text_frames  # noqa: E402
 
 # the stages of stage 1 (recall from the texts), as utils.candidates.recall names them
@@ -118,6 +118,7 @@ def main(argv=None) -> None:
     timer = StageTimer(log=print)
     data_dir = Path(args.data) if args.data else paths.demo_dir(args.work, size="full")
     print(f"machine: {machine()}")
+    print(f"code: {code_version()}")
     with timer.stage("load and check the data"):
         data = load_competition(data_dir)
     with timer.stage("build texts"):

@@ -49,3 +49,11 @@ def test_quality_refuses_to_mix_settings(tmp_path):
         json.dumps({"profile": "demo", "params": {"EPOCHS": 1}}))
     with pytest.raises(SystemExit, match="other settings"):
         quality.run_fold("demo", tmp_path / "fold1", 1, "demo", {"EPOCHS": 2})
+
+
+def test_code_version_names_the_commit(tmp_path):
+    from utils.profiling import code_version
+
+    assert code_version(tmp_path) == "unknown"  # not a git checkout
+    version = code_version()
+    assert version == "unknown" or version.split()[0].isalnum()

@@ -11,9 +11,11 @@ short-lived spikes a before/after reading would miss.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 import psutil
@@ -31,6 +33,23 @@ def machine() -> str:
     return (f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
             f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {gpu}, torch "
             f"{torch.__version__} ({torch.get_num_threads()} threads)")
+
+
+def code_version(root=None) -> str:
+    """The checkout's git commit, with ``+ local changes`` when tracked files differ from it,
+    or ``unknown`` outside a git checkout (a Kaggle kernel): which code made a record."""
+    root = str(root or Path(__file__).resolve().parents[1])
+
+    def git(*args) -> str:
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" + local changes" if changed else "")
 
 
 class _Sampler(threading.Thread):
