@@ -34,3 +34,17 @@ def test_select_fills_by_an_order_column_when_given():
     ranked = SCORED.assign(rank=[2, 1, 3, 4, 1, 2, 3, 2, 1])
     assert select(ranked, "score", 2.0)["t3"] == ["p"]
     assert select(ranked, "score", 2.0, order="rank")["t3"] == ["q"]
+
+
+def test_a_blend_of_one_is_stage_1_alone_and_needs_no_reranker():
+    from utils.reranker import RerankerConfig, score_for
+
+    noisy = SCORED.assign(retriever_score=SCORED["score"], score=[0.1, 0.9, 0.8, 0.7, 0.2, 0.1, 0.9, 0.1, 0.9])
+    rule, _ = tune(noisy, TRUTH, relatives=(None, 0.8), fills=(1, 2), blends=(0.0, 0.5, 1.0))
+    assert rule.blend == 1.0 and not rule.needs_score
+    assert rule.quality(noisy, TRUTH)["f2"] == pytest.approx(1.0)
+    unscored = noisy.drop(columns="score")
+    # the model is never called: None stands in for it
+    scored = score_for(rule, None, unscored, pd.Series(dtype=str), pd.Series(dtype=str), RerankerConfig())
+    assert rule.apply(scored) == rule.apply(noisy)
+    assert PostProcess(0.5, blend=0.5).needs_score

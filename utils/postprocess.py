@@ -4,8 +4,8 @@ A topic keeps every candidate whose score reaches the absolute ``threshold`` and
 ``relative`` is set, ``relative`` times the topic's best score; a topic left with nothing
 takes its ``fill`` best candidates, so no topic is ever predicted empty (an empty
 prediction scores 0). The score may be a blend of the reranker's probability with a stage-1
-score (``blend``: the weight of the latter). ``tune`` grid-searches these on validation
-topics; the chosen ``PostProcess`` is saved as JSON beside the model, so the submission
+score (``blend``: the weight of the latter; at 1 the reranker is not used at all, the
+fallback when it does not beat stage 1). ``tune`` grid-searches these on validation topics; the chosen ``PostProcess`` is saved as JSON beside the model, so the submission
 applies exactly what was validated.
 """
 
@@ -54,6 +54,11 @@ class PostProcess:
     """Weight of ``blend_with`` mixed into ``score``: (1 - blend) * score + blend * blend_with."""
     blend_with: str = "retriever_score"
     """A stage-1 score of the candidates table (missing where that retriever missed the pair: 0)."""
+
+    @property
+    def needs_score(self) -> bool:
+        """False when ``blend`` is 1: ``score`` gets no weight, so it need not be computed."""
+        return self.blend < 1.0
 
     def final_scores(self, scored: pd.DataFrame) -> pd.Series:
         if not self.blend:

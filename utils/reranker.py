@@ -177,6 +177,15 @@ def score(model: CrossEncoder, candidates: pd.DataFrame, topic_text: pd.Series,
     return candidates.assign(score=np.asarray(probabilities, dtype="float32").reshape(-1))
 
 
+def score_for(rule: PostProcess, model: CrossEncoder, candidates: pd.DataFrame,
+              topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig) -> pd.DataFrame:
+    """:func:`score` as ``rule`` needs it: without running the model (``score`` 0) when the
+    tuned rule gives the reranker no weight (``blend`` 1: on validation, stage 1 alone won)."""
+    if not rule.needs_score:
+        return candidates.assign(score=np.zeros(len(candidates), dtype="float32"))
+    return score(model, candidates, topic_text, content_text, config)
+
+
 # -- the saved reranker ---------------------------------------------------------------------------
 
 def save(model: CrossEncoder, folder, config: RerankerConfig, postprocess: PostProcess,
