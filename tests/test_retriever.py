@@ -86,10 +86,13 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
                                      tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}))
     assert len(history) and list(reports) == ["round 1"]
     assert retriever.trained(tmp_path) == {"main": (tmp_path / "round1", [0])}
+    weights = next((tmp_path / "round1").glob("*.safetensors"))
+    saved_at = weights.stat().st_mtime_ns
     again, reports = retriever.fit(retriever.base_model_path(), small, pool, data.links, config,
                                    tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}),
                                    resume=True)
-    assert again.empty and list(reports) == ["round 1"]  # reused, not retrained
+    assert weights.stat().st_mtime_ns == saved_at and list(reports) == ["round 1"]  # reused
+    pd.testing.assert_frame_equal(again, history, check_dtype=False)  # its loss history too
     changed = retriever.RetrieverConfig(max_length=16, epochs=0.3, batch_size=8, rounds=1)
     retrained, _ = retriever.fit(retriever.base_model_path(), small, pool, data.links, changed,
                                  tmp_path, holdout=[0], resume=True)

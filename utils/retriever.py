@@ -317,6 +317,8 @@ def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.Data
 
 FIT_FILE = "fit.json"
 """Written into each round's folder: the settings and held-out folds it was trained with."""
+HISTORY_FILE = "history.csv"
+"""In each round's folder too: the loss history of its training (read back when reused)."""
 
 
 def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame,
@@ -330,7 +332,8 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     from) is recorded in each round's ``fit.json``. ``report(model)`` runs after each round
     (e.g. validation recall). With ``resume``, a round whose saved ``fit.json`` matches these
     settings is loaded instead of trained (a Kaggle session that timed out picks up where it
-    stopped). Returns the loss history of the rounds trained and ``{"round r": report}``.
+    stopped), its loss history read from the ``history.csv`` saved beside it. Returns the loss
+    history of every round and ``{"round r": report}``.
     """
     out_dir = Path(out_dir)
     rounds = rounds or config.rounds
@@ -345,6 +348,8 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
                 (folder / FIT_FILE).read_text()) == stamp:
             log.info("%s: reusing the saved round (same settings)", folder)
             model = load_model(folder, config.max_length)
+            if (folder / HISTORY_FILE).is_file():
+                history.append(pd.read_csv(folder / HISTORY_FILE))
         else:
             if round_ == 1:
                 train_pairs, epochs = pairs, config.epochs
@@ -356,6 +361,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
                            .assign(round=round_))
             trained_one = True
             model.save(str(folder))
+            history[-1].to_csv(folder / HISTORY_FILE, index=False)
             (folder / FIT_FILE).write_text(json.dumps(stamp, indent=2))
             log.info("%s: trained on %d rows", folder, len(train_pairs))
         if report is not None:
