@@ -37,7 +37,7 @@ def test_select_fills_by_an_order_column_when_given():
 
 
 def test_a_blend_of_one_is_stage_1_alone_and_needs_no_reranker():
-    from utils.reranker import RerankerConfig, score_for
+    from utils.reranker import RerankerConfig, score_for, to_rerank
 
     noisy = SCORED.assign(retriever_score=SCORED["score"], score=[0.1, 0.9, 0.8, 0.7, 0.2, 0.1, 0.9, 0.1, 0.9])
     rule, _ = tune(noisy, TRUTH, relatives=(None, 0.8), fills=(1, 2), blends=(0.0, 0.5, 1.0))
@@ -47,4 +47,7 @@ def test_a_blend_of_one_is_stage_1_alone_and_needs_no_reranker():
     # the model is never called: None stands in for it
     scored = score_for(rule, None, unscored, pd.Series(dtype=str), pd.Series(dtype=str), RerankerConfig())
     assert rule.apply(scored) == rule.apply(noisy)
+    ranked = noisy.assign(rank=[1, 2, 3, 4, 1, 2, 3, 1, 2])
+    assert len(to_rerank(ranked, rule, 1)) == len(ranked)  # no reranker: the CPU mode cuts nothing
+    assert len(to_rerank(ranked, PostProcess(0.5, blend=0.5), 1)) == 3
     assert PostProcess(0.5, blend=0.5).needs_score

@@ -177,6 +177,14 @@ def score(model: CrossEncoder, candidates: pd.DataFrame, topic_text: pd.Series,
     return candidates.assign(score=np.asarray(probabilities, dtype="float32").reshape(-1))
 
 
+def to_rerank(candidates: pd.DataFrame, rule: PostProcess, top_k: int | None) -> pd.DataFrame:
+    """The candidates the CPU mode reranks: those of fused ``rank`` <= ``top_k``; all of them
+    when ``top_k`` is None or when ``rule`` runs no reranker (then nothing is saved by cutting)."""
+    if not top_k or not rule.needs_score:
+        return candidates
+    return candidates[candidates["rank"] <= top_k]
+
+
 def score_for(rule: PostProcess, model: CrossEncoder, candidates: pd.DataFrame,
               topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig) -> pd.DataFrame:
     """:func:`score` as ``rule`` needs it: without running the model (``score`` 0) when the
