@@ -9,8 +9,8 @@ job uses, never a copy of their code) in ``WORK/fold{f}`` with ``VALID_FOLD=f`` 
 ``RESUME=True``: every stage of that fold trains and validates without the fold's topics, and
 a fold stopped mid-training continues from its last saved round. A fold whose figures exist
 (``reranker/f2.csv``) is read, not rerun, unless ``--rerun``; ``bench.json`` in each fold
-folder records its parameters, code version (git commit), wall time and machine, and a fold run with other parameters
-is refused rather than mixed into the table.
+folder records its parameters, code version (git commit), wall time and machine, and a fold
+run with other parameters is refused rather than mixed into the table.
 
 Then it prints one table, mean ± standard deviation across the folds done: recall@K of each
 stage-1 retriever (TF-IDF, zero-shot, each round, the fusion) with stage-1-only F2 at the

@@ -5,8 +5,9 @@ A topic keeps every candidate whose score reaches the absolute ``threshold`` and
 takes its ``fill`` best candidates, so no topic is ever predicted empty (an empty
 prediction scores 0). The score may be a blend of the reranker's probability with a stage-1
 score (``blend``: the weight of the latter; at 1 the reranker is not used at all, the
-fallback when it does not beat stage 1). ``tune`` grid-searches these on validation topics; the chosen ``PostProcess`` is saved as JSON beside the model, so the submission
-applies exactly what was validated.
+fallback when it does not beat stage 1). ``tune`` grid-searches these on validation topics;
+the chosen ``PostProcess`` is saved as JSON beside the model, so the submission applies
+exactly what was validated.
 """
 
 from __future__ import annotations
