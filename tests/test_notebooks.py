@@ -97,7 +97,7 @@ def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeli
 def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     from utils import reranker
     from utils.folds import load_folds
-    from utils.text import text_frames
+    from utils.text import TextConfig, text_frames
 
     work, data = pipeline
     folds = load_folds(work)
@@ -111,7 +111,10 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     folder = reranker.selected(work)
     model, saved, rule = reranker.load(folder)  # reloads offline, with its settings
     assert saved.max_length == 32 and saved.train_top_k == 3
-    assert reranker.settings(folder)["recall"] == {"top_k": 20, "tfidf": True, "max_length": 32}
+    texts = TextConfig().as_dict()  # 03's, recorded by 03, 04 and 05 for 06 to rebuild
+    assert reranker.settings(folder)["recall"] == {"top_k": 20, "tfidf": True, "max_length": 32,
+                                                   "text": texts}
+    assert json.loads((work / "retriever" / "round2" / "fit.json").read_text())["text"] == texts
     summary = pd.read_csv(work / "reranker" / "summary.csv", index_col=0)
     assert rule.threshold == summary.loc["retriever", "threshold"]
     valid = found[found["topic_id"].isin(valid_topics)]
@@ -157,7 +160,8 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
 
 
 def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
-    """A topic whose language has no content, and a threshold no candidate reaches."""
+    """A topic whose language has no content, a threshold no candidate reaches, and a
+    reranker trained on other texts than the retriever's."""
     import shutil
 
     from utils import reranker, submission
@@ -170,6 +174,9 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     strict = shutil.copytree(reranker.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
     rule = json.loads((strict / "postprocess.json").read_text())
     (strict / "postprocess.json").write_text(json.dumps({**rule, "threshold": 1.01, "fill": 2}))
+    settings = json.loads((strict / "reranker.json").read_text())
+    settings["recall"]["text"]["description_first"] = False
+    (strict / "reranker.json").write_text(json.dumps(settings))
     elsewhere = run.run(data=str(tiny_copy), work=tmp_path / "work", only=["06"], log=lambda *_: None,
                         params={"RERANKER": str(strict), "RETRIEVER": str(work / "retriever" / "round2")})
     written = submission.read(elsewhere / "submission.csv")
@@ -177,6 +184,9 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     assert orphan in items.index and (items.str.len() == 2).all()  # the fill: best 2 each
     language = pd.read_csv(tiny_copy / "content.csv", dtype=str).set_index("id")["language"]
     assert "zz" not in set(language[items[orphan]])  # found in other languages
+    executed = elsewhere / "notebooks" / "06_submission.ipynb"
+    printed = "".join("".join(o.get("text", "")) for o in outputs(executed))
+    assert "reranker texts: TextConfig(" in printed and "description_first=False" in printed
 
 
 def test_submission_rejects_an_unknown_requested_topic(tiny_copy, tmp_path):

@@ -5,7 +5,7 @@ from datasets import Dataset
 from utils import retriever
 from utils.data import load_competition
 from utils.folds import make_folds, split_topics
-from utils.text import text_frames
+from utils.text import TextConfig, text_frames
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,7 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
                                      tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}))
     assert len(history) and list(reports) == ["round 1"]
     assert retriever.trained(tmp_path) == {"main": (tmp_path / "round1", [0])}
+    assert retriever.text_config(tmp_path / "round1") == TextConfig()  # saved in fit.json
     weights = next((tmp_path / "round1").glob("*.safetensors"))
     saved_at = weights.stat().st_mtime_ns
     again, reports = retriever.fit(retriever.base_model_path(), small, pool, data.links, config,
@@ -97,3 +98,9 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
     retrained, _ = retriever.fit(retriever.base_model_path(), small, pool, data.links, changed,
                                  tmp_path, holdout=[0], resume=True)
     assert len(retrained)  # other settings: trained again
+    other_text = TextConfig(description_first=False)
+    retriever.fit(retriever.base_model_path(), small, pool, data.links, changed, tmp_path / "oof1",
+                  holdout=[0, 1], resume=True, text=other_text)
+    assert retriever.text_config(tmp_path / "oof1" / "round1") == other_text
+    with pytest.raises(ValueError, match="trained on texts built differently"):
+        retriever.text_config(tmp_path / "round1", tmp_path / "oof1" / "round1")

@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from utils.text import TextConfig, content_texts, topic_texts
 from utils.tree import TopicTree
@@ -44,3 +45,13 @@ def test_content_text_falls_back_on_text_and_caps():
     assert texts["c_a"] == "video | Intro | Short."
     assert texts["c_b"] == "document | Book | " + "x" * 10
     assert texts["c_c"] == "exercise | Quiz"
+
+
+def test_text_settings_round_trip_as_saved_with_a_model(caplog):
+    config = TextConfig(description_first=False, max_ancestors=2)
+    assert TextConfig.from_dict(config.as_dict()) == config
+    with caplog.at_level("WARNING"):
+        assert TextConfig.from_dict(None, source="old/round2") == TextConfig()
+    assert "old/round2 records no text settings" in caplog.text
+    with pytest.raises(ValueError, match=r"new/round1: unknown text settings \['lowercase'\]"):
+        TextConfig.from_dict({**config.as_dict(), "lowercase": True}, source="new/round1")

@@ -32,6 +32,7 @@ from sentence_transformers.base.sampler import DefaultBatchSampler
 from . import search
 from .candidates import dense_candidates
 from .metrics import KS, recall_at_k
+from .text import TextConfig
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ class RetrieverConfig:
     """Settings of one retriever training run (all rounds). Defaults: a small CPU run."""
 
     max_length: int = 64
-    """Tokens per text; topic texts are title-first, so truncation drops the description."""
+    """Tokens per text; topic texts end with the ancestors' titles, so truncation drops
+    those first (utils.text)."""
     epochs: float = 1.0
     """Epochs of round 1 (in-batch negatives only)."""
     negative_epochs: float = 1.0
@@ -324,21 +326,23 @@ HISTORY_FILE = "history.csv"
 def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame,
         config: RetrieverConfig, out_dir, holdout: list[int], rounds: int | None = None,
         report: Callable[[SentenceTransformer], pd.Series] | None = None,
-        resume: bool = False) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+        resume: bool = False, text: TextConfig = TextConfig(),
+        ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
     from ``pool`` with the model of the round before. ``holdout`` (the folds no pair comes
-    from) is recorded in each round's ``fit.json``. ``report(model)`` runs after each round
-    (e.g. validation recall). With ``resume``, a round whose saved ``fit.json`` matches these
-    settings is loaded instead of trained (a Kaggle session that timed out picks up where it
-    stopped), its loss history read from the ``history.csv`` saved beside it. Returns the loss
-    history of every round and ``{"round r": report}``.
+    from) and ``text`` (the settings ``pairs``' texts were built with, which inference must
+    repeat: :func:`text_config`) are recorded in each round's ``fit.json``. ``report(model)``
+    runs after each round (e.g. validation recall). With ``resume``, a round whose saved
+    ``fit.json`` matches these settings is loaded instead of trained (a Kaggle session that
+    timed out picks up where it stopped), its loss history read from the ``history.csv``
+    saved beside it. Returns the loss history of every round and ``{"round r": report}``.
     """
     out_dir = Path(out_dir)
     rounds = rounds or config.rounds
     stamp = {"config": config.as_dict(), "holdout_folds": sorted(holdout), "pairs": len(pairs),
-             "base_model": str(base_model)}
+             "base_model": str(base_model), "text": text.as_dict()}
     model = load_model(base_model, config.max_length)
     history, reports, trained_one = [], {}, False
     for round_ in range(1, rounds + 1):
@@ -369,6 +373,21 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     history = pd.concat(history, ignore_index=True) if history else pd.DataFrame(
         columns=["step", "epoch", "loss", "learning_rate", "round"])
     return history, reports
+
+
+def text_config(*folders) -> TextConfig:
+    """The text settings the retrievers saved in ``folders`` (rounds) were trained with: one
+    set, since retrievers whose candidates are fused read the same texts."""
+    found = {}
+    for folder in folders:
+        fit_file = Path(folder) / FIT_FILE
+        saved = json.loads(fit_file.read_text()).get("text") if fit_file.is_file() else None
+        found[str(folder)] = TextConfig.from_dict(saved, source=str(folder))
+    if len(set(found.values())) > 1:
+        raise ValueError("these retrievers were trained on texts built differently, so one "
+                         f"set of texts cannot serve them all: {found}; retrain them with one "
+                         "TEXT setting (notebook 03)")
+    return next(iter(found.values()))
 
 
 def saved_rounds(folder) -> list[Path]:

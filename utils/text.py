@@ -8,15 +8,23 @@
 Empty parts are left out; each part and the whole text have a character cap
 (:class:`TextConfig`), applied before tokenisation so long descriptions never crowd out the
 title.
+
+The settings are saved with every model trained on these texts (``TextConfig.as_dict``, in
+the retriever's ``fit.json``, ``candidates.json`` and the reranker's ``reranker.json``) and
+read back with ``TextConfig.from_dict``, so inference rebuilds exactly the texts a model
+learned from, whatever the code's defaults are by then.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 
 from .tree import TopicTree
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,24 @@ class TextConfig:
     """Cap on the extracted ``text`` used when a content item has no description."""
     max_chars: int = 600
     """Cap on the whole text."""
+
+    def as_dict(self) -> dict:
+        """The settings as saved with a model (``from_dict`` reads them back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, settings: dict | None, source: str = "the model") -> "TextConfig":
+        """The settings a model was saved with. ``None`` (a model saved before text settings
+        were recorded) gives the defaults, with a warning; an unknown name is an error."""
+        if settings is None:
+            log.warning("%s records no text settings (saved before they were recorded): "
+                        "assuming the defaults, %s", source, cls())
+            return cls()
+        unknown = sorted(set(settings) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"{source}: unknown text settings {unknown}; TextConfig has "
+                             f"{[f.name for f in fields(cls)]} (a model saved by newer code?)")
+        return cls(**settings)
 
 
 def _clip(values: pd.Series, chars: int) -> pd.Series:
