@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from utils import paths  # noqa: E402
+from utils import paths, reranker  # noqa: E402
 from utils import run as runner  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
 
@@ -81,7 +81,7 @@ def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     recall = recall.join(stage1[["F2 at top-k", "F2 at threshold"]])
     f2 = pd.read_csv(folder / "reranker" / "f2.csv", index_col="pipeline")
     selected = json.loads((folder / "reranker" / "selected.json").read_text())["name"]
-    chosen = f2.loc[[f"two stages: reranker from {selected}"]].rename(
+    chosen = f2.loc[[reranker.pipeline_name(selected)]].rename(
         lambda _: "two stages: the selected reranker")
     at = next((i for i, name in enumerate(f2.index) if "only the fused top" in name), len(f2))
     f2 = pd.concat([f2.iloc[:at], chosen, f2.iloc[at:]])

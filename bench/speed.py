@@ -25,7 +25,9 @@ reranker's saved max length and post-processing then apply); without them the of
 MiniLM serves as both (a fresh one-logit head for the reranker: the same cost as a trained
 one, with ``--reranker-max-length`` and a fixed threshold rule). The CPU mode reranks only
 the fused list's best ``--rerank-top-k`` candidates (notebook 06's ``RERANK_TOP_K``; its F2
-cost is in notebook 05's table and the quality benchmark).
+cost is in notebook 05's table and the quality benchmark). A feature ranker folder
+(``utils.ranker``) as ``--reranker`` scores every candidate (nothing to cut), and the raw
+comparison then covers the bi-encoder only.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from utils import candidates, paths, reranker, retriever, search, submission  # noqa: E402
+from utils.ranker import FeatureRanker  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.postprocess import PostProcess  # noqa: E402
 from utils.profiling import StageTimer, code_version, machine  # noqa: E402
@@ -137,8 +140,6 @@ def main(argv=None) -> None:
     fused, _ = candidates.recall(queries, content, {"main": retriever_path}, k=args.k,
                                  max_length=args.max_length, batch_size=args.batch_size,
                                  query_chunk=args.query_chunk, timer=timer)
-    if args.rerank_top_k:
-        fused = fused[fused["rank"] <= args.rerank_top_k]
     with timer.stage("load the reranker"):
         if args.reranker:
             cross, config, rule = reranker.load(args.reranker)
@@ -148,11 +149,16 @@ def main(argv=None) -> None:
             cross = reranker.load_model(retriever.base_model_path(), config.max_length,
                                         dtype=retriever.inference_dtype())
             rule = PostProcess(threshold=0.5, fill=1)
-    print(f"reranker: {args.reranker or 'offline MiniLM, fresh head'}, max length "
-          f"{config.max_length}, batch {config.eval_batch_size}; {len(fused):,} pairs")
+    trees = isinstance(cross, FeatureRanker)  # reads every candidate: nothing to cut
+    if args.rerank_top_k and not trees:
+        fused = fused[fused["rank"] <= args.rerank_top_k]
+    print(f"reranker: {args.reranker or 'offline MiniLM, fresh head'}, "
+          + ("feature ranker" if trees else f"max length {config.max_length}, batch "
+             f"{config.eval_batch_size}") + f"; {len(fused):,} pairs")
     topic_text, content_text = topics.set_index("id")["text"], content.set_index("id")["text"]
     with timer.stage("rerank", items=len(fused)):
-        scored = reranker.score(cross, fused, topic_text, content_text, config)
+        scored = (cross.score(fused, data) if trees
+                  else reranker.score(cross, fused, topic_text, content_text, config))
     with timer.stage("post-process", items=len(queries)):
         chosen = rule.apply(scored)
     requested = queries["id"].tolist()
@@ -172,20 +178,23 @@ def main(argv=None) -> None:
     # the raw limit, on a sample of the same texts: suite and raw alternate twice, best kept
     bi = retriever.load_model(retriever_path, args.max_length, dtype=retriever.inference_dtype())
     sample = content["text"].sample(min(args.baseline_items, len(content)), random_state=0).tolist()
-    pairs = fused.sample(min(args.baseline_items, len(fused)), random_state=0)
-    first, second = reranker.pair_texts(pairs, topic_text, content_text, config.rank_in_text)
-    suite_s, raw_s, suite_pair_s, raw_pair_s = (min(times) for times in zip(*[(
-        timed(lambda: search.embed(bi, sample, args.batch_size)),
-        raw_forward(bi[0].auto_model, bi.tokenizer, sample, args.batch_size, args.max_length),
-        timed(lambda: reranker.score(cross, pairs, topic_text, content_text, config)),
-        raw_forward(cross.model, cross.tokenizer, list(zip(first, second)),
-                    config.eval_batch_size, config.max_length),
-    ) for _ in range(2)]))
+    encoders = {"bi-encoder (search.embed)": (
+        len(sample), lambda: search.embed(bi, sample, args.batch_size),
+        lambda: raw_forward(bi[0].auto_model, bi.tokenizer, sample, args.batch_size, args.max_length))}
+    if not trees:
+        pairs = fused.sample(min(args.baseline_items, len(fused)), random_state=0)
+        first, second = reranker.pair_texts(pairs, topic_text, content_text, config.rank_in_text)
+        encoders["cross-encoder (reranker.score)"] = (
+            len(pairs), lambda: reranker.score(cross, pairs, topic_text, content_text, config),
+            lambda: raw_forward(cross.model, cross.tokenizer, list(zip(first, second)),
+                                config.eval_batch_size, config.max_length))
+    best = {name: [min(times) for times in zip(*[(timed(suite), raw()) for _ in range(2)])]
+            for name, (_, suite, raw) in encoders.items()}
     ratios = pd.DataFrame({
-        "items": [len(sample), len(pairs)],
-        "suite items/s": [len(sample) / suite_s, len(pairs) / suite_pair_s],
-        "raw forward items/s": [len(sample) / raw_s, len(pairs) / raw_pair_s],
-    }, index=["bi-encoder (search.embed)", "cross-encoder (reranker.score)"])
+        "items": [n for n, _, _ in encoders.values()],
+        "suite items/s": [n / best[name][0] for name, (n, _, _) in encoders.items()],
+        "raw forward items/s": [n / best[name][1] for name, (n, _, _) in encoders.items()],
+    }, index=list(encoders))
     ratios["suite / raw"] = ratios["suite items/s"] / ratios["raw forward items/s"]
     print(ratios.round(2).to_string())
     print("command: python " + " ".join([os.path.relpath(__file__), *(argv or sys.argv[1:])]))

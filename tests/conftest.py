@@ -1,12 +1,15 @@
 import os
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from utils.data import load_competition  # noqa: E402
 from utils.demo import DemoConfig, write_demo  # noqa: E402
 
 
@@ -30,3 +33,26 @@ def small_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("small") / "data"
     write_demo(path, DemoConfig.preset("small"))
     return path
+
+
+@pytest.fixture(scope="session")
+def recalled(tiny_dir):
+    """Tiny-demo candidates shaped like notebook 04's: 12 per topic from the topic's language,
+    true links ranked high more often than not, scores falling with the rank."""
+    data = load_competition(tiny_dir)
+    rng = np.random.default_rng(0)
+    linked = data.links.groupby("topic_id")["content_id"].agg(set)
+    by_language = data.content.groupby("language")["id"].agg(list)
+    rows = []
+    for topic, language in data.topics.set_index("id")["language"].items():
+        if topic not in linked.index or language not in by_language.index:
+            continue
+        pool = list(dict.fromkeys([*sorted(linked[topic]), *by_language[language]]))[:12]
+        order = sorted(pool, key=lambda c: rng.random() - (0.4 if c in linked[topic] else 0))
+        for rank, content in enumerate(order, 1):
+            score = 0.9 - 0.03 * rank + rng.normal(0, 0.02)
+            rows.append({"topic_id": topic, "content_id": content, "rank": rank, "votes": 2,
+                         "mean_score": score, "tfidf_rank": float(rank), "tfidf_score": score / 2,
+                         "retriever_rank": float(rank), "retriever_score": score,
+                         "label": int(content in linked[topic])})
+    return pd.DataFrame(rows), data

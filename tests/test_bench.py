@@ -16,15 +16,26 @@ def load(name):
     return module
 
 
-def test_speed_benchmark_smoke(tiny_dir, tmp_path, capsys):
+@pytest.mark.parametrize("stage2", ["cross-encoder", "feature ranker"])
+def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
+    from utils import reranker
+    from utils.postprocess import PostProcess
+    from utils.ranker import FeatureRanker, RankerConfig
+
     out = tmp_path / "submission.csv"
+    models = []
+    if stage2 == "feature ranker":  # a saved feature ranker replaces the fresh cross-encoder
+        trees = FeatureRanker.fit(recalled[0], recalled[1], RankerConfig(max_iter=5, min_samples_leaf=5))
+        models = ["--reranker", str(reranker.save(trees, tmp_path / "features", trees.config,
+                                                  PostProcess(0.5)))]
     load("speed").main(["--data", str(tiny_dir), "--work", str(tmp_path), "--topics", "12",
                         "--content", "120", "--k", "5", "--rerank-top-k", "3",
-                        "--baseline-items", "16", "--out", str(out)])
+                        "--baseline-items", "16", "--out", str(out), *models])
     printed = capsys.readouterr().out
     for stage in ("machine:", "TF-IDF search", "embed content", "embed topics", "dense search",
                   "fuse", "rerank", "post-process", "write and check", "suite / raw"):
         assert stage in printed
+    assert ("cross-encoder (reranker.score)" in printed) == (stage2 == "cross-encoder")
     import pandas as pd
 
     assert len(pd.read_csv(out)) == 12  # every query topic predicted once

@@ -97,6 +97,7 @@ def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeli
 def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     from utils import reranker
     from utils.folds import load_folds
+    from utils.ranker import FeatureRanker
     from utils.text import TextConfig, text_frames
 
     work, data = pipeline
@@ -108,7 +109,7 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     train_topics = reranker.training_topics(found, folds, 0)
     assert train_topics and not train_topics & valid_topics and not train_topics & source
     assert not set(reranker.training_pairs(found, data.links, train_topics, config)["topic_id"]) & valid_topics
-    folder = reranker.selected(work)
+    folder = work / "reranker" / "retriever"
     model, saved, rule = reranker.load(folder)  # reloads offline, with its settings
     assert saved.max_length == 32 and saved.train_top_k == 3
     texts = TextConfig().as_dict()  # 03's, recorded by 03, 04 and 05 for 06 to rebuild
@@ -123,6 +124,11 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
                             content.set_index("id")["text"], saved)
     chosen = rule.apply(scored)  # every validation topic gets at least one item
     assert set(chosen) == set(valid["topic_id"]) and all(chosen.values())
+    # the feature ranker beside it, and the better of the two selected for the submission
+    features, _, features_rule = reranker.load(work / "reranker" / "features")
+    assert isinstance(features, FeatureRanker)
+    assert features_rule.threshold == summary.loc["features", "threshold"]
+    assert reranker.selected(work).name == summary["f2"].idxmax()
     assert (work / "figures" / "reranker.png").is_file()
 
 
@@ -136,25 +142,28 @@ def test_submission_is_complete_and_valid(pipeline):
     assert sorted(written["topic_id"]) == sorted(requested)
 
 
-@pytest.mark.parametrize("rerank_top_k", [None, 5])
+@pytest.mark.parametrize("model, rerank_top_k", [("retriever", None), ("features", None),
+                                                 ("selected", 5)])
 def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, tiny_dir, tmp_path,
-                                                                     rerank_top_k):
-    """06 on 05's validation topics scores what 05 reported, also in the CPU mode (only the
-    fused top R reranked)."""
+                                                                     model, rerank_top_k):
+    """06 on 05's validation topics scores what 05 reported, with the cross-encoder, the
+    feature ranker, and in the CPU mode (a cross-encoder reranks only the fused top R; a
+    feature ranker still reads every candidate)."""
     import shutil
 
     from utils import reranker, score
 
     work, _ = pipeline
+    folder = reranker.selected(work) if model == "selected" else work / "reranker" / model
     (tmp_path / "work").mkdir()
     shutil.copy(work / "folds.csv", tmp_path / "work")  # 06 predicts 03's validation fold
     elsewhere = run.run(data=str(tiny_dir), work=tmp_path / "work", only=["06"], log=lambda *_: None,
-                        params={"PREDICT": "valid", "RERANKER": str(reranker.selected(work)),
+                        params={"PREDICT": "valid", "RERANKER": str(folder),
                                 "RETRIEVER": str(work / "retriever" / "round2"),
                                 "RERANK_TOP_K": rerank_top_k})
     f2 = score.main([str(elsewhere / "submission.csv"), str(tiny_dir / "correlations.csv")])
     reported = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")["f2"]
-    row = ("two stages: reranker from retriever" if rerank_top_k is None
+    row = (reranker.pipeline_name(folder.name) if rerank_top_k is None or folder.name == "features"
            else f"two stages: the selected reranker, only the fused top {rerank_top_k} reranked")
     assert f2 == pytest.approx(reported[row], abs=1e-3)
 

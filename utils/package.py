@@ -10,7 +10,8 @@ selected, with its settings and tuned post-processing). Upload each with
 them and the competition data to a kernel running ``notebooks/06_submission.ipynb`` with
 internet off: its first cell finds ``utils`` under ``/kaggle/input``, and it finds the models
 by their ``fit.json`` / ``reranker.json``. ``--half`` saves the weights in float16 (half the
-upload; they are read back as float32).
+upload; they are read back as float32). A selected feature ranker (``utils.ranker``) is a
+scikit-learn pickle: the kernel's scikit-learn should be the version that trained it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 from pathlib import Path
 
 from . import paths
+from .ranker import MODEL_FILE
 from .reranker import SETTINGS_FILE, selected
 
 SKIP = shutil.ignore_patterns("trainer", "__pycache__", "*.pyc", "checkpoint-*")
@@ -33,7 +35,7 @@ def _metadata(folder: Path, slug: str, owner: str, title: str) -> None:
 
 def _copy_model(source: Path, target: Path, half: bool, kind: str) -> None:
     shutil.copytree(source, target, ignore=SKIP)
-    if half:
+    if half and not (target / MODEL_FILE).is_file():  # a feature ranker has no weights to halve
         if kind == "retriever":
             from .retriever import load_model
 

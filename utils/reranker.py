@@ -14,6 +14,11 @@
 - ``score``: the probability of every candidate; ``save``/``load``: the model folder with
   its settings (``reranker.json``) and tuned post-processing (``postprocess.json``) beside it,
   so the submission rebuilds exactly the validated inputs and selection.
+
+``save``, ``load``, ``score_for`` and ``to_rerank`` also take the other stage-2 model,
+:class:`utils.ranker.FeatureRanker` (gradient-boosted trees over recall's features), saved the
+same way with ``"model": "feature ranker"`` in its ``reranker.json``, so notebook 06 runs
+whichever notebook 05 selected.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from sentence_transformers.cross_encoder import CrossEncoder
 
 from .folds import TRAIN_ONLY
 from .postprocess import PostProcess
+from .ranker import FeatureRanker, RankerConfig
 from .retriever import _precision
 
 SETTINGS_FILE = "reranker.json"
@@ -177,32 +183,47 @@ def score(model: CrossEncoder, candidates: pd.DataFrame, topic_text: pd.Series,
     return candidates.assign(score=np.asarray(probabilities, dtype="float32").reshape(-1))
 
 
-def to_rerank(candidates: pd.DataFrame, rule: PostProcess, top_k: int | None) -> pd.DataFrame:
+def to_rerank(candidates: pd.DataFrame, rule: PostProcess, top_k: int | None,
+              model=None) -> pd.DataFrame:
     """The candidates the CPU mode reranks: those of fused ``rank`` <= ``top_k``; all of them
-    when ``top_k`` is None or when ``rule`` runs no reranker (then nothing is saved by cutting)."""
-    if not top_k or not rule.needs_score:
+    when ``top_k`` is None, when ``rule`` runs no reranker (then nothing is saved by cutting)
+    or when ``model`` is a feature ranker (it scores every candidate in seconds, and its
+    features read the whole list)."""
+    if not top_k or not rule.needs_score or isinstance(model, FeatureRanker):
         return candidates
     return candidates[candidates["rank"] <= top_k]
 
 
-def score_for(rule: PostProcess, model: CrossEncoder, candidates: pd.DataFrame,
-              topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig) -> pd.DataFrame:
+def score_for(rule: PostProcess, model: CrossEncoder | FeatureRanker, candidates: pd.DataFrame,
+              topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig | RankerConfig,
+              data=None) -> pd.DataFrame:
     """:func:`score` as ``rule`` needs it: without running the model (``score`` 0) when the
-    tuned rule gives the reranker no weight (``blend`` 1: on validation, stage 1 alone won)."""
+    tuned rule gives the reranker no weight (``blend`` 1: on validation, stage 1 alone won).
+    A feature ranker reads ``data`` (:class:`~utils.data.LECRData`) instead of the texts."""
     if not rule.needs_score:
         return candidates.assign(score=np.zeros(len(candidates), dtype="float32"))
+    if isinstance(model, FeatureRanker):
+        if data is None:
+            raise ValueError("a feature ranker scores from the data's topics and content: pass data=")
+        return model.score(candidates, data)
     return score(model, candidates, topic_text, content_text, config)
 
 
 # -- the saved reranker ---------------------------------------------------------------------------
 
-def save(model: CrossEncoder, folder, config: RerankerConfig, postprocess: PostProcess,
-         **details) -> Path:
-    """Save the model with ``reranker.json`` (its settings + ``details``) and ``postprocess.json``."""
+CROSS_ENCODER, FEATURE_RANKER = "cross-encoder", "feature ranker"
+"""``reranker.json``'s ``model``: which kind of stage-2 model the folder holds."""
+
+
+def save(model: CrossEncoder | FeatureRanker, folder, config: RerankerConfig | RankerConfig,
+         postprocess: PostProcess, **details) -> Path:
+    """Save the model with ``reranker.json`` (its kind, settings + ``details``) and
+    ``postprocess.json``."""
     folder = Path(folder)
     model.save(str(folder))
-    (folder / SETTINGS_FILE).write_text(json.dumps({**config.as_dict(), **details}, indent=2,
-                                                   default=str))
+    kind = FEATURE_RANKER if isinstance(model, FeatureRanker) else CROSS_ENCODER
+    (folder / SETTINGS_FILE).write_text(json.dumps({"model": kind, **config.as_dict(), **details},
+                                                   indent=2, default=str))
     postprocess.save(folder / POSTPROCESS_FILE)
     return folder
 
@@ -212,9 +233,11 @@ def settings(folder) -> dict:
     return json.loads((Path(folder) / SETTINGS_FILE).read_text())
 
 
-def load(folder, device: str | None = None) -> tuple[CrossEncoder, RerankerConfig, PostProcess]:
-    """The saved reranker, its settings and its tuned post-processing (clear error if absent),
-    for inference: half precision on a GPU (:func:`utils.retriever.inference_dtype`)."""
+def load(folder, device: str | None = None
+         ) -> tuple[CrossEncoder | FeatureRanker, RerankerConfig | RankerConfig, PostProcess]:
+    """The saved stage-2 model, its settings and its tuned post-processing (clear error if
+    absent); a cross-encoder for inference: half precision on a GPU
+    (:func:`utils.retriever.inference_dtype`)."""
     from .retriever import inference_dtype
 
     folder = Path(folder)
@@ -222,9 +245,19 @@ def load(folder, device: str | None = None) -> tuple[CrossEncoder, RerankerConfi
     if missing:
         raise FileNotFoundError(f"{folder}: not a saved reranker (missing {', '.join(missing)}); "
                                 f"run notebooks/05_reranker.ipynb, or attach its output folder.")
-    config = RerankerConfig.from_dict(settings(folder))
-    return (load_model(folder, config.max_length, device, inference_dtype(device)), config,
-            PostProcess.load(folder / POSTPROCESS_FILE))
+    saved = settings(folder)
+    rule = PostProcess.load(folder / POSTPROCESS_FILE)
+    if saved.get("model") == FEATURE_RANKER:
+        config = RankerConfig.from_dict(saved)
+        return FeatureRanker.load(folder, config), config, rule
+    config = RerankerConfig.from_dict(saved)
+    return load_model(folder, config.max_length, device, inference_dtype(device)), config, rule
+
+
+def pipeline_name(name: str) -> str:
+    """How notebook 05's comparison (``f2.csv``) names the two-stage pipeline of its stage-2
+    model ``name`` ("features": the feature ranker; else a cross-encoder's backbone)."""
+    return "two stages: feature ranker" if name == "features" else f"two stages: reranker from {name}"
 
 
 def select_for_submission(reranker_dir, name: str, folder: str) -> Path:

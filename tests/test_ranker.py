@@ -1,0 +1,50 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from utils import reranker
+from utils.postprocess import PostProcess
+from utils.ranker import FEATURES, FeatureRanker, RankerConfig, features
+
+
+def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
+    candidates, data = recalled
+    found = features(candidates, data)
+    assert list(found.columns) == FEATURES and len(found) == len(candidates)
+    assert (found["retriever_gap"] <= 0).all() and (found["retriever_ratio"] <= 1).all()
+    assert found["hub"].between(0, 1, inclusive="right").all()
+    assert found["kind"].notna().all() and found["level"].notna().all()
+    without_tfidf = features(candidates.drop(columns=["tfidf_rank", "tfidf_score"]), data)
+    assert without_tfidf[["tfidf_rank", "tfidf_score", "tfidf_gap"]].isna().all().all()
+
+
+def test_feature_ranker_learns_saves_and_scores_through_the_reranker_api(recalled, tmp_path):
+    candidates, data = recalled
+    topics = candidates["topic_id"].unique()
+    train, valid = (candidates[candidates["topic_id"].isin(part)] for part in np.array_split(topics, 2))
+    model = FeatureRanker.fit(train, data, RankerConfig(max_iter=50, min_samples_leaf=5))
+    scored = model.score(valid, data)
+    assert roc_auc_score(scored["label"], scored["score"]) > 0.6  # true links ranked higher
+    rule = PostProcess(threshold=0.3, blend=0.5)
+    folder = reranker.save(model, tmp_path / "features", model.config, rule, recall={"top_k": 12})
+    loaded, config, saved_rule = reranker.load(folder)
+    assert isinstance(loaded, FeatureRanker) and config == model.config and saved_rule == rule
+    again = reranker.score_for(rule, loaded, valid, None, None, config, data=data)
+    np.testing.assert_allclose(again["score"], scored["score"])
+    assert len(reranker.to_rerank(valid, rule, 3, loaded)) == len(valid)  # nothing cut
+    with pytest.raises(ValueError, match="pass data="):
+        reranker.score_for(rule, loaded, valid, None, None, config)
+    with pytest.raises(ValueError, match="positive and negative"):
+        FeatureRanker.fit(train.assign(label=0), data)
+
+
+def test_a_packaged_feature_ranker_keeps_its_pickle(recalled, tmp_path):
+    from utils.package import _copy_model
+
+    candidates, data = recalled
+    model = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=5, min_samples_leaf=5))
+    folder = reranker.save(model, tmp_path / "features", model.config, PostProcess(0.5))
+    _copy_model(folder, tmp_path / "lecr-reranker", half=True, kind="reranker")  # nothing to halve
+    loaded, _, _ = reranker.load(tmp_path / "lecr-reranker")
+    np.testing.assert_allclose(loaded.score(candidates, data)["score"], model.score(candidates, data)["score"])

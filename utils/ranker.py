@@ -1,0 +1,155 @@
+"""Stage 2 without a transformer: gradient-boosted trees over what recall already knows.
+
+The cross-encoder (:mod:`utils.reranker`) reads each pair's texts; this ranker reads numbers
+(:data:`FEATURES`): the fused rank and votes, each retriever's rank and score and their gaps
+to the topic's best, how many candidates the topic has, the share of the language's topics
+that have the item among their candidates (hub items are rarely right), the item's kind and
+whether it has a description, the topic's depth and whether it has one. A LightGBM reranker
+of this kind was part of LECR's winning solution; here scikit-learn's
+``HistGradientBoostingClassifier`` (missing values and categories handled natively) trains
+in seconds and scores a hidden-test-sized candidate list in seconds on a CPU.
+
+It trains on the same topics as the cross-encoder (:func:`utils.reranker.training_topics`:
+recalled by a retriever that never trained on them), on all their candidates.
+
+No feature counts an item's known links (its popularity in the training correlations): on
+mini-LECR such a count lifted validation F2 from 0.52 to 0.68, but only because the folds
+split the topics of one channel, whose siblings share items; the hidden test's new items,
+linked only to new topics, would all look unpopular to it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from .data import KINDS
+
+MODEL_FILE = "ranker.pkl"
+"""The fitted estimator (pickle: load only folders you trust, as with any pickle)."""
+
+SCORES = ["rank", "votes", "mean_score", "tfidf_rank", "tfidf_score", "retriever_rank",
+          "retriever_score"]
+"""Recall's columns (notebook 04, ``candidates.recall``); a retriever that did not run
+(TF-IDF off) leaves its columns missing, which the trees take as missing values."""
+FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap", "candidates",
+            "hub", "kind", "has_description", "level", "topic_has_description"]
+
+
+@dataclass
+class RankerConfig:
+    """Settings of the gradient-boosted ranker (scikit-learn's names). The defaults, small
+    trees and a slow rate, were the best of four settings on three mini-LECR validation
+    folds (docs/RESULTS.md); deeper or longer-trained trees overfit its ~16k candidates."""
+
+    max_iter: int = 300
+    """Boosting iterations (all of them: no early stopping on a random split of the rows,
+    which would mix the topics' candidates)."""
+    learning_rate: float = 0.02
+    max_leaf_nodes: int = 7
+    min_samples_leaf: int = 100
+    l2_regularization: float = 1.0
+    seed: int = 42
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RankerConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
+    """:data:`FEATURES` for each row of ``candidates`` (recall's columns, every candidate of
+    each topic), with ``data`` (:class:`~utils.data.LECRData`) for the items and topics."""
+    found = candidates.reindex(columns=SCORES).astype("float64")
+    by_topic = candidates.groupby("topic_id")
+    best = {c: by_topic[c].transform("max") for c in ("retriever_score", "tfidf_score", "mean_score")
+            if c in candidates}
+    found["retriever_gap"] = found["retriever_score"] - best.get("retriever_score", np.nan)
+    found["retriever_ratio"] = found["retriever_score"] / best.get("retriever_score", np.nan)
+    found["tfidf_gap"] = found["tfidf_score"] - best.get("tfidf_score", np.nan)
+    found["mean_gap"] = found["mean_score"] - best.get("mean_score", np.nan)
+    found["candidates"] = by_topic["content_id"].transform("size")
+    topics = data.topics.set_index("id")
+    content = data.content.set_index("id")
+    language = candidates["topic_id"].map(topics["language"])
+    found["hub"] = (candidates.groupby("content_id")["topic_id"].transform("size")
+                    / candidates.groupby(language)["topic_id"].transform("nunique"))
+    kind = pd.Categorical(candidates["content_id"].map(content["kind"]), categories=KINDS)
+    found["kind"] = kind.codes.astype("float64")
+    found.loc[found["kind"] < 0, "kind"] = np.nan  # a kind outside KINDS: missing
+    found["has_description"] = (candidates["content_id"].map(content["description"]) != "").astype(float)
+    found["level"] = candidates["topic_id"].map(topics["level"]).astype(float)
+    found["topic_has_description"] = (candidates["topic_id"].map(topics["description"]) != "").astype(float)
+    return found[FEATURES]
+
+
+@dataclass
+class FeatureRanker:
+    """The fitted estimator with its settings; ``score`` is its probability of a link."""
+
+    estimator: HistGradientBoostingClassifier
+    config: RankerConfig
+
+    @classmethod
+    def fit(cls, candidates: pd.DataFrame, data,
+            config: RankerConfig = RankerConfig()) -> "FeatureRanker":
+        """Train on ``candidates``: every candidate of the training topics and only those
+        (``label``: notebook 04's), since features are computed over the frame passed, as
+        :meth:`score` computes them over the topics it predicts."""
+        labels = candidates["label"]
+        if labels.nunique() < 2:
+            raise ValueError(f"the feature ranker needs positive and negative candidates; the "
+                             f"{candidates['topic_id'].nunique()} training topics have "
+                             f"{len(labels)} candidates, all labelled "
+                             f"{labels.iloc[0] if len(labels) else '-'}")
+        estimator = HistGradientBoostingClassifier(
+            max_iter=config.max_iter, learning_rate=config.learning_rate,
+            max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
+            l2_regularization=config.l2_regularization, random_state=config.seed,
+            categorical_features=[FEATURES.index("kind")], early_stopping=False)
+        estimator.fit(features(candidates, data), labels)
+        return cls(estimator, config)
+
+    def score(self, candidates: pd.DataFrame, data) -> pd.DataFrame:
+        """``candidates`` with ``score``: the probability that the pair is a link. Features are
+        computed over the frame passed (the candidate count, the hub share): pass every
+        candidate of the topics predicted, as recall made them."""
+        if candidates.empty:
+            return candidates.assign(score=np.array([], dtype="float32"))
+        probability = self.estimator.predict_proba(features(candidates, data))[:, 1]
+        return candidates.assign(score=probability.astype("float32"))
+
+    def save(self, folder) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / MODEL_FILE, "wb") as out:
+            pickle.dump(self.estimator, out)
+        return folder
+
+    @classmethod
+    def load(cls, folder, config: RankerConfig) -> "FeatureRanker":
+        path = Path(folder) / MODEL_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder}: no {MODEL_FILE}; run notebooks/05_reranker.ipynb "
+                                    "with FEATURE_RANKER = True, or attach its output folder.")
+        with open(path, "rb") as saved:
+            return cls(pickle.load(saved), config)
+
+
+def importances(ranker: FeatureRanker, candidates: pd.DataFrame, data, repeats: int = 3,
+                seed: int = 0) -> pd.Series:
+    """Drop in ROC AUC when each feature is shuffled (scikit-learn's permutation importance)
+    on ``candidates`` (labelled, e.g. the validation fold's)."""
+    from sklearn.inspection import permutation_importance
+
+    found = permutation_importance(ranker.estimator, features(candidates, data), candidates["label"],
+                                   scoring="roc_auc", n_repeats=repeats, random_state=seed)
+    return pd.Series(found.importances_mean, index=FEATURES).sort_values(ascending=False)
