@@ -15,6 +15,8 @@ def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
     assert (found["retriever_gap"] <= 0).all() and (found["retriever_ratio"] <= 1).all()
     assert found["hub"].between(0, 1, inclusive="right").all()
     assert found["kind"].notna().all() and found["level"].notna().all()
+    stacked = features(candidates.set_axis([0] * len(candidates)), data)  # a non-unique index
+    pd.testing.assert_frame_equal(stacked.reset_index(drop=True), found.reset_index(drop=True))
     without_tfidf = features(candidates.drop(columns=["tfidf_rank", "tfidf_score"]), data)
     assert without_tfidf[["tfidf_rank", "tfidf_score", "tfidf_gap"]].isna().all().all()
 

@@ -79,7 +79,7 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     found["candidates"] = by_topic["content_id"].transform("size")
     topics = data.topics.set_index("id")
     content = data.content.set_index("id")
-    language = candidates["topic_id"].map(topics["language"])
+    language = candidates["topic_id"].map(topics["language"]).to_numpy()  # by position
     found["hub"] = (candidates.groupby("content_id")["topic_id"].transform("size")
                     / candidates.groupby(language)["topic_id"].transform("nunique"))
     kind = pd.Categorical(candidates["content_id"].map(content["kind"]), categories=KINDS)
