@@ -45,10 +45,10 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from utils import candidates, paths, reranker, retriever, search, submission  # noqa: E402
-from utils.ranker import FeatureRanker  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.postprocess import PostProcess  # noqa: E402
 from utils.profiling import StageTimer, code_version, machine  # noqa: E402
+from utils.ranker import FeatureRanker  # noqa: E402
 from utils.text import text_frames  # noqa: E402
 
 # the stages of stage 1 (recall from the texts), as utils.candidates.recall names them

@@ -13,7 +13,8 @@ It trains on the same topics as the cross-encoder (:func:`utils.reranker.trainin
 recalled by a retriever that never trained on them), on all their candidates.
 
 No feature counts an item's known links (its popularity in the training correlations): on
-mini-LECR such a count lifted validation F2 from 0.52 to 0.68, but only because the folds
+mini-LECR's fold 0 such counts lifted a prototype's validation F2 from 0.52 to 0.68
+(docs/RESULTS.md), but only because the folds
 split the topics of one channel, whose siblings share items; the hidden test's new items,
 linked only to new topics, would all look unpopular to it.
 """
