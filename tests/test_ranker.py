@@ -13,6 +13,9 @@ def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
     found = features(candidates, data)
     assert list(found.columns) == FEATURES and len(found) == len(candidates)
     assert (found["retriever_gap"] <= 0).all() and (found["retriever_ratio"] <= 1).all()
+    assert (found["item_gap"] <= 0).all()
+    best = candidates.loc[candidates.groupby("content_id")["retriever_score"].idxmax()]
+    assert (found.loc[best.index, "item_gap"] == 0).all()  # each item's best topic
     assert found["hub"].between(0, 1, inclusive="right").all()
     assert found["kind"].notna().all() and found["level"].notna().all()
     stacked = features(candidates.set_axis([0] * len(candidates)), data)  # a non-unique index
@@ -39,6 +42,14 @@ def test_feature_ranker_learns_saves_and_scores_through_the_reranker_api(recalle
         reranker.score_for(rule, loaded, valid, None, None, config)
     with pytest.raises(ValueError, match="positive and negative"):
         FeatureRanker.fit(train.assign(label=0), data)
+
+
+def test_a_ranker_trained_on_other_features_says_so(recalled):
+    candidates, data = recalled
+    model = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=5, min_samples_leaf=5))
+    model.estimator.feature_names_in_ = np.array(FEATURES[:-1], dtype=object)  # an older version's
+    with pytest.raises(ValueError, match="retrain it with notebooks/05_reranker.ipynb"):
+        model.score(candidates, data)
 
 
 def test_a_packaged_feature_ranker_keeps_its_pickle(recalled, tmp_path):

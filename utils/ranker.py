@@ -3,7 +3,8 @@
 The cross-encoder (:mod:`utils.reranker`) reads each pair's texts; this ranker reads numbers
 (:data:`FEATURES`): the fused rank and votes, each retriever's rank and score and their gaps
 to the topic's best, how many candidates the topic has, the share of the language's topics
-that have the item among their candidates (hub items are rarely right), the item's kind and
+that have the item among their candidates (hub items are rarely right), the gap to the best
+score the item gets from any topic (is this topic the item's best match?), the item's kind and
 whether it has a description, the topic's depth and whether it has one. A LightGBM reranker
 of this kind was part of LECR's winning solution; here scikit-learn's
 ``HistGradientBoostingClassifier`` (missing values and categories handled natively) trains
@@ -39,7 +40,7 @@ SCORES = ["rank", "votes", "mean_score", "tfidf_rank", "tfidf_score", "retriever
 """Recall's columns (notebook 04, ``candidates.recall``); a retriever that did not run
 (TF-IDF off) leaves its columns missing, which the trees take as missing values."""
 FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap", "candidates",
-            "hub", "kind", "has_description", "level", "topic_has_description"]
+            "hub", "item_gap", "kind", "has_description", "level", "topic_has_description"]
 
 
 @dataclass
@@ -81,8 +82,11 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     topics = data.topics.set_index("id")
     content = data.content.set_index("id")
     language = candidates["topic_id"].map(topics["language"]).to_numpy()  # by position
-    found["hub"] = (candidates.groupby("content_id")["topic_id"].transform("size")
+    by_item = candidates.groupby("content_id")
+    found["hub"] = (by_item["topic_id"].transform("size")
                     / candidates.groupby(language)["topic_id"].transform("nunique"))
+    found["item_gap"] = found["retriever_score"] - (by_item["retriever_score"].transform("max")
+                                                    if "retriever_score" in candidates else np.nan)
     kind = pd.Categorical(candidates["content_id"].map(content["kind"]), categories=KINDS)
     found["kind"] = kind.codes.astype("float64")
     found.loc[found["kind"] < 0, "kind"] = np.nan  # a kind outside KINDS: missing
@@ -121,8 +125,13 @@ class FeatureRanker:
 
     def score(self, candidates: pd.DataFrame, data) -> pd.DataFrame:
         """``candidates`` with ``score``: the probability that the pair is a link. Features are
-        computed over the frame passed (the candidate count, the hub share): pass every
-        candidate of the topics predicted, as recall made them."""
+        computed over the frame passed (the candidate count, the hub share, the item's best
+        score): pass every candidate of the topics predicted, as recall made them."""
+        trained_on = list(getattr(self.estimator, "feature_names_in_", FEATURES))
+        if trained_on != FEATURES:
+            raise ValueError(f"this feature ranker was trained on the features {trained_on}; this "
+                             f"version of utils.ranker computes {FEATURES}: retrain it with "
+                             "notebooks/05_reranker.ipynb (seconds), or use the code it came from")
         if candidates.empty:
             return candidates.assign(score=np.array([], dtype="float32"))
         probability = self.estimator.predict_proba(features(candidates, data))[:, 1]
