@@ -7,8 +7,10 @@
 For each fold f it runs notebooks 02-05 through ``utils.run`` (the runner the README's main
 job uses, never a copy of their code) in ``WORK/fold{f}`` with ``VALID_FOLD=f`` and
 ``RESUME=True``: every stage of that fold trains and validates without the fold's topics, and
-a fold stopped mid-training continues from its last saved round. A fold whose figures exist
-(``reranker/f2.csv``) is read, not rerun, unless ``--rerun``; ``bench.json`` in each fold
+a fold stopped mid-training continues from its last saved model (03's rounds, 05's
+cross-encoders). A fold whose figures exist (``reranker/f2.csv``) is read, not rerun, unless
+``--rerun`` (which reuses the models saved with the same settings and data, and redoes the
+rest: after a change to recall, the feature ranker or the tuning); ``bench.json`` in each fold
 folder records its parameters, code version (git commit), wall time and machine, and a fold
 run with other parameters is refused rather than mixed into the table.
 
@@ -198,7 +200,7 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", default="demo", choices=sorted(runner.PROFILES))
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a notebook parameter for every fold (repeatable)")
-    parser.add_argument("--rerun", action="store_true", help="rerun folds that have results")
+    parser.add_argument("--rerun", action="store_true", help="rerun folds that have results (models saved with the same settings are reused)")
     parser.add_argument("--report-only", action="store_true", help="only read what exists")
     parser.add_argument("--record", type=Path, help="markdown file to write the results into")
     parser.add_argument("--name", default="results", help="the record's name (its markers, "

@@ -267,3 +267,26 @@ def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys
     assert "not yet: [1]" in text and "| round2 |" in text and "| fusion |" in text
     assert "two stages: the selected reranker" in text
     assert (tmp_path / "docs" / "figures" / "quality_tiny.png").stat().st_size > 0
+
+
+def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):
+    """05 with RESUME reuses the cross-encoder saved with the same settings and training
+    pairs (run last: it rewrites the pipeline's reranker folder, with the same figures)."""
+    from utils import reranker
+
+    work, _ = pipeline
+    folder = work / "reranker" / "retriever"
+    before = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
+    saved = reranker.settings(folder)
+    config = reranker.RerankerConfig.from_dict(saved)
+    details = {k: saved[k] for k in ("valid_fold", "train_topics", "recall", "backbone", "train_pairs")}
+    assert reranker.trained(folder, config, **{**details, "train_pairs": saved["train_pairs"] + 1}) is None
+    assert reranker.trained(folder, reranker.RerankerConfig(**{**config.as_dict(), "epochs": 2}),
+                            **details) is None
+    run.run(data=str(tiny_dir), work=work, only=["05"], params={**TINY, "RESUME": True},
+            log=lambda *_: None)
+    executed = work / "notebooks" / "05_reranker.ipynb"
+    printed = "".join("".join(o.get("text", "")) for o in outputs(executed))
+    assert "reusing the saved cross-encoder" in printed
+    after = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
+    pd.testing.assert_frame_equal(after, before)

@@ -24,6 +24,7 @@ whichever notebook 05 selected.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -36,9 +37,13 @@ from .folds import TRAIN_ONLY
 from .postprocess import PostProcess
 from .ranker import FeatureRanker, RankerConfig
 from .retriever import _precision
+from .text import TextConfig
+
+log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "reranker.json"
 POSTPROCESS_FILE = "postprocess.json"
+HISTORY_FILE = "history.csv"
 SELECTED_FILE = "selected.json"
 """In ``WORK/reranker``: which of notebook 05's rerankers the submission uses."""
 
@@ -144,7 +149,9 @@ def pair_texts(rows: pd.DataFrame, topic_text: pd.Series, content_text: pd.Serie
 
 def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, content_text: pd.Series,
           config: RerankerConfig, out_dir) -> pd.DataFrame:
-    """Train on ``pairs`` (from :func:`training_pairs`); returns the loss log."""
+    """Train on ``pairs`` (from :func:`training_pairs`); returns the loss log, also written
+    to ``out_dir`` (where notebook 05 then saves the model: a model saved there before stops
+    counting as one, for :func:`trained`, until the new one is saved)."""
     from datasets import Dataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
@@ -153,6 +160,9 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
         raise ValueError(f"the reranker needs positive and negative pairs; got {len(pairs)} pairs "
                          f"all labelled {pairs['label'].iloc[0] if len(pairs) else '-'}: check that "
                          f"the training topics have candidates (notebook 04) and correlations.")
+    out_dir = Path(out_dir)
+    for stale in (SETTINGS_FILE, HISTORY_FILE):
+        (out_dir / stale).unlink(missing_ok=True)
     queries, documents = pair_texts(pairs, topic_text, content_text, config.rank_in_text)
     dataset = Dataset.from_dict({"query": queries, "document": documents,
                                  "label": pairs["label"].astype("float32").tolist()})
@@ -160,7 +170,7 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
     loss = BinaryCrossEntropyLoss(model, pos_weight=pos_weight)
     steps = max(1, len(dataset) // config.batch_size)
     args = CrossEncoderTrainingArguments(
-        output_dir=str(Path(out_dir) / "trainer"), num_train_epochs=config.epochs,
+        output_dir=str(out_dir / "trainer"), num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
         warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
         dataloader_pin_memory=torch.cuda.is_available(),
@@ -169,7 +179,32 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
     trainer.train()
     history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
-    return history.reindex(columns=["step", "epoch", "loss", "learning_rate"])
+    history = history.reindex(columns=["step", "epoch", "loss", "learning_rate"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    history.to_csv(out_dir / HISTORY_FILE, index=False)
+    return history
+
+
+def trained(folder, config: RerankerConfig, **details) -> tuple[CrossEncoder, pd.DataFrame] | None:
+    """The cross-encoder :func:`save` left in ``folder`` and its loss log (empty if not
+    kept), if it was trained with ``config`` and ``details`` (backbone, training pairs and
+    topics, validation fold, recall settings: what ``reranker.json`` records), else None:
+    notebook 05's ``RESUME``, as notebook 03 reuses a saved round. A folder saved before the
+    recall's texts were recorded counts as built with the default texts (as
+    :meth:`TextConfig.from_dict`)."""
+    folder = Path(folder)
+    if not (folder / SETTINGS_FILE).is_file():
+        return None
+    saved = settings(folder)
+    if "recall" in saved and "text" not in saved["recall"]:
+        saved["recall"] = {**saved["recall"], "text": TextConfig().as_dict()}
+    wanted = json.loads(json.dumps({"model": CROSS_ENCODER, **config.as_dict(), **details}, default=str))
+    if any(saved.get(key) != value for key, value in wanted.items()):
+        return None
+    log.info("%s: reusing the saved cross-encoder (same settings and training pairs)", folder)
+    history = (pd.read_csv(folder / HISTORY_FILE) if (folder / HISTORY_FILE).is_file()
+               else pd.DataFrame(columns=["step", "epoch", "loss", "learning_rate"]))  # saved before
+    return load_model(folder, config.max_length), history
 
 
 def score(model: CrossEncoder, candidates: pd.DataFrame, topic_text: pd.Series,
