@@ -200,7 +200,9 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", default="demo", choices=sorted(runner.PROFILES))
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a notebook parameter for every fold (repeatable)")
-    parser.add_argument("--rerun", action="store_true", help="rerun folds that have results (models saved with the same settings are reused)")
+    parser.add_argument("--rerun", action="store_true",
+                        help="rerun folds that have results (models saved with the same settings "
+                             "are reused)")
     parser.add_argument("--report-only", action="store_true", help="only read what exists")
     parser.add_argument("--record", type=Path, help="markdown file to write the results into")
     parser.add_argument("--name", default="results", help="the record's name (its markers, "
