@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 SETTINGS_FILE = "reranker.json"
 POSTPROCESS_FILE = "postprocess.json"
 HISTORY_FILE = "history.csv"
+HISTORY_COLUMNS = ["step", "epoch", "loss", "learning_rate"]
 SELECTED_FILE = "selected.json"
 """In ``WORK/reranker``: which of notebook 05's rerankers the submission uses."""
 
@@ -179,7 +180,7 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
     trainer.train()
     history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
-    history = history.reindex(columns=["step", "epoch", "loss", "learning_rate"])
+    history = history.reindex(columns=HISTORY_COLUMNS)
     out_dir.mkdir(parents=True, exist_ok=True)
     history.to_csv(out_dir / HISTORY_FILE, index=False)
     return history
@@ -203,7 +204,7 @@ def trained(folder, config: RerankerConfig, **details) -> tuple[CrossEncoder, pd
         return None
     log.info("%s: reusing the saved cross-encoder (same settings and training pairs)", folder)
     history = (pd.read_csv(folder / HISTORY_FILE) if (folder / HISTORY_FILE).is_file()
-               else pd.DataFrame(columns=["step", "epoch", "loss", "learning_rate"]))  # saved before
+               else pd.DataFrame(columns=HISTORY_COLUMNS))  # saved before history.csv was kept
     return load_model(folder, config.max_length), history
 
 
