@@ -181,7 +181,7 @@ def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFram
         f"Validation folds done: {done}" + (f" (not yet: {missing})" if missing else ""),
         f"Machine: {first.get('machine', machine())}; wall time per fold: {minutes}.",
         f"Settings: profile {first.get('profile')}, parameters {first.get('params')}.",
-        "Code: " + "; ".join(f"{v} (folds {', '.join(map(str, fs))})"
+        "Code: " + "; ".join(f"{v} (fold{'s' * (len(fs) > 1)} {', '.join(map(str, fs))})"
                              for v, fs in versions.items()) + ".",
         "", "```bash", *ran, command, "```", "",
         "Stage 1, mean per-topic recall@K of the validation topics and stage-1-only F2:", "",
