@@ -13,6 +13,11 @@ in seconds and scores a hidden-test-sized candidate list in seconds on a CPU.
 It trains on the same topics as the cross-encoder (:func:`utils.reranker.training_topics`:
 recalled by a retriever that never trained on them), on all their candidates.
 
+The hub share and the item's best score are computed over the frame of topics scored
+together, so the tuned threshold fits frames of about the size it was tuned in (a validation
+fold): on mini-LECR, scoring half a fold at a time cost 0.02-0.04 F2 (docs/RESULTS.md, "The
+frame the ranker scores in").
+
 No feature counts an item's known links (its popularity in the training correlations): on
 mini-LECR's fold 0 such counts lifted a prototype's validation F2 from 0.52 to 0.68
 (docs/RESULTS.md), but only because the folds
