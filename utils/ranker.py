@@ -16,8 +16,9 @@ recalled by a retriever that never trained on them), on all their candidates.
 The hub share and the item's best score are computed over the frame of topics scored
 together, so the tuned threshold fits frames of about the size it was tuned in (a validation
 fold): on mini-LECR, scoring half a fold at a time cost up to 0.04 F2 (0.014 on average over
-five folds), and one topic at a time 0.03 on average, which is below a ranker without these two features (0.528
-against 0.536; docs/RESULTS.md, "The frame the ranker scores in"). Score many topics at once.
+five folds), and one topic at a time 0.03 on average, which is below a ranker without these
+two features (0.528 against 0.536; docs/RESULTS.md, "The frame the ranker scores in"). Score
+many topics at once.
 
 No feature counts an item's known links (its popularity in the training correlations): on
 mini-LECR's fold 0 such counts lifted a prototype's validation F2 from 0.52 to 0.68
