@@ -68,3 +68,19 @@ def test_code_version_names_the_commit(tmp_path):
     assert code_version(tmp_path) == "unknown"  # not a git checkout
     version = code_version()
     assert version == "unknown" or version.split()[0].isalnum()
+
+
+def test_ranker_frames_benchmark_smoke(recalled):
+    import pandas as pd
+
+    from utils.ranker import RankerConfig
+
+    candidates, data = recalled
+    topics = sorted(candidates["topic_id"].unique())
+    folds = pd.DataFrame({"topic_id": topics, "fold": [i % 3 for i in range(len(topics))]})
+    candidates = candidates.assign(in_fold=False)  # every topic recalled out of fold
+    found = load("ranker_frames").fold_figures(candidates, data, folds, 0, sizes=(None, 0, 1),
+                                               config=RankerConfig(max_iter=5, min_samples_leaf=5))
+    assert set(found) == {"all validation topics together (notebook 05)", "halves",
+                          "one topic at a time", "ranker without hub and item_gap (any frame)"}
+    assert all(0 <= f2 <= 1 for f2 in found.values())

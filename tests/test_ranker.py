@@ -5,7 +5,7 @@ from sklearn.metrics import roc_auc_score
 
 from utils import reranker
 from utils.postprocess import PostProcess
-from utils.ranker import FEATURES, FeatureRanker, RankerConfig, features
+from utils.ranker import FEATURES, FeatureRanker, RankerConfig, features, importances
 
 
 def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
@@ -61,3 +61,20 @@ def test_a_packaged_feature_ranker_keeps_its_pickle(recalled, tmp_path):
     _copy_model(folder, tmp_path / "lecr-reranker", half=True, kind="reranker")  # nothing to halve
     loaded, _, _ = reranker.load(tmp_path / "lecr-reranker")
     np.testing.assert_allclose(loaded.score(candidates, data)["score"], model.score(candidates, data)["score"])
+
+
+def test_a_ranker_without_the_frame_features_scores_each_topic_as_in_any_frame(recalled, tmp_path):
+    candidates, data = recalled
+    config = RankerConfig(max_iter=20, min_samples_leaf=5, drop=["hub", "item_gap"])
+    model = FeatureRanker.fit(candidates, data, config)
+    assert config.drop == ("hub", "item_gap") and "hub" not in config.columns
+    together = model.score(candidates, data)["score"]
+    alone = pd.concat([model.score(group, data) for _, group in candidates.groupby("topic_id", sort=False)])
+    np.testing.assert_allclose(alone.loc[together.index, "score"], together)
+    folder = reranker.save(model, tmp_path / "frame-free", model.config, PostProcess(0.5))
+    loaded, saved, _ = reranker.load(folder)
+    assert saved == config
+    np.testing.assert_allclose(loaded.score(candidates, data)["score"], together)
+    assert list(importances(loaded, candidates, data).index.sort_values()) == sorted(config.columns)
+    with pytest.raises(ValueError, match="names no feature"):
+        RankerConfig(drop=("hubs",))

@@ -17,8 +17,8 @@ The hub share and the item's best score are computed over the frame of topics sc
 together, so the tuned threshold fits frames of about the size it was tuned in (a validation
 fold): on mini-LECR, scoring half a fold at a time cost up to 0.04 F2 (0.014 on average over
 five folds), and one topic at a time 0.03 on average, which is below a ranker without these
-two features (0.528 against 0.536; docs/RESULTS.md, "The frame the ranker scores in"). Score
-many topics at once.
+two features (0.528 against 0.536; ``bench/ranker_frames.py``, docs/RESULTS.md). Score many
+topics at once, or train with ``RankerConfig(drop=("hub", "item_gap"))`` to score a handful.
 
 No feature counts an item's known links (its popularity in the training correlations): on
 mini-LECR's fold 0 such counts lifted a prototype's validation F2 from 0.52 to 0.68
@@ -64,6 +64,20 @@ class RankerConfig:
     min_samples_leaf: int = 100
     l2_regularization: float = 1.0
     seed: int = 42
+    drop: tuple[str, ...] = ()
+    """Features of :data:`FEATURES` left out, e.g. ``("hub", "item_gap")``: a ranker whose
+    scores do not depend on the frame of topics scored together (see the module doc)."""
+
+    def __post_init__(self):
+        self.drop = tuple(self.drop)  # a list read back from JSON
+        unknown = sorted(set(self.drop) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"RankerConfig.drop names no feature: {unknown}; the features are {FEATURES}")
+
+    @property
+    def columns(self) -> list[str]:
+        """The features the trees read: :data:`FEATURES` less ``drop``."""
+        return [name for name in FEATURES if name not in self.drop]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -122,26 +136,28 @@ class FeatureRanker:
                              f"{candidates['topic_id'].nunique()} training topics have "
                              f"{len(labels)} candidates, all labelled "
                              f"{labels.iloc[0] if len(labels) else '-'}")
+        columns = config.columns
         estimator = HistGradientBoostingClassifier(
             max_iter=config.max_iter, learning_rate=config.learning_rate,
             max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
             l2_regularization=config.l2_regularization, random_state=config.seed,
-            categorical_features=[FEATURES.index("kind")], early_stopping=False)
-        estimator.fit(features(candidates, data), labels)
+            categorical_features=[name == "kind" for name in columns], early_stopping=False)
+        estimator.fit(features(candidates, data)[columns], labels)
         return cls(estimator, config)
 
     def score(self, candidates: pd.DataFrame, data) -> pd.DataFrame:
         """``candidates`` with ``score``: the probability that the pair is a link. Features are
         computed over the frame passed (the candidate count, the hub share, the item's best
         score): pass every candidate of the topics predicted, as recall made them."""
-        trained_on = list(getattr(self.estimator, "feature_names_in_", FEATURES))
-        if trained_on != FEATURES:
+        columns = self.config.columns
+        trained_on = list(getattr(self.estimator, "feature_names_in_", columns))
+        if trained_on != columns:
             raise ValueError(f"this feature ranker was trained on the features {trained_on}; this "
-                             f"version of utils.ranker computes {FEATURES}: retrain it with "
+                             f"version of utils.ranker computes {columns}: retrain it with "
                              "notebooks/05_reranker.ipynb (seconds), or use the code it came from")
         if candidates.empty:
             return candidates.assign(score=np.array([], dtype="float32"))
-        probability = self.estimator.predict_proba(features(candidates, data))[:, 1]
+        probability = self.estimator.predict_proba(features(candidates, data)[columns])[:, 1]
         return candidates.assign(score=probability.astype("float32"))
 
     def save(self, folder) -> Path:
@@ -167,6 +183,8 @@ def importances(ranker: FeatureRanker, candidates: pd.DataFrame, data, repeats: 
     on ``candidates`` (labelled, e.g. the validation fold's)."""
     from sklearn.inspection import permutation_importance
 
-    found = permutation_importance(ranker.estimator, features(candidates, data), candidates["label"],
-                                   scoring="roc_auc", n_repeats=repeats, random_state=seed)
-    return pd.Series(found.importances_mean, index=FEATURES).sort_values(ascending=False)
+    columns = ranker.config.columns
+    found = permutation_importance(ranker.estimator, features(candidates, data)[columns],
+                                   candidates["label"], scoring="roc_auc", n_repeats=repeats,
+                                   random_state=seed)
+    return pd.Series(found.importances_mean, index=columns).sort_values(ascending=False)
