@@ -14,12 +14,20 @@ rest: after a change to recall, the feature ranker or the tuning); ``bench.json`
 folder records its parameters, code version (git commit), wall time and machine, and a fold
 run with other parameters is refused rather than mixed into the table.
 
-Then it prints one table, mean ± standard deviation across the folds done: recall@K of each
-stage-1 retriever (TF-IDF, zero-shot, each round, the fusion) with stage-1-only F2 at the
-best top-k and the best threshold, and the two-stage pipeline's F2, precision and recall
-(with stage 1 given the same tuned post-processing beside it). ``--record FILE`` writes the
-table, settings, machine and command into FILE between markers (replaced on the next run)
-and a figure (recall@K curves, F2 by stage) into ``docs/figures``.
+Then it prints its tables, mean ± standard deviation across the folds done, every F2 out
+of sample:
+
+- recall@K of each stage-1 retriever (TF-IDF, zero-shot, each round, the fusion) with
+  stage-1-only F2 at a top-k and at a threshold (honest: chosen on other validation topics);
+- by pipeline (stage-1 baselines, each stage-2 model, the selected one): the honest F2,
+  precision and recall of notebook 05 (rule and model chosen on other topics of the fold),
+  with the in-sample F2 beside it to show the optimism;
+- the same pipelines with the rule chosen on the *other folds'* topics and scored on the
+  fold's (on a split by channel: a rule that must transfer to a curriculum it never saw);
+- the honest F2 of each selection rule family.
+
+``--record FILE`` writes them, the settings, machine and command into FILE between markers
+(replaced on the next run) and a figure (recall@K curves, F2 by stage) into ``docs/figures``.
 """
 
 from __future__ import annotations
@@ -35,12 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from utils import paths, reranker  # noqa: E402
+from utils import paths, reranker, tuning  # noqa: E402
 from utils import run as runner  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
 
 STAGES = ["02", "03", "04", "05"]
 BENCH_FILE = "bench.json"
+F2_COLUMNS = ["honest f2", "honest precision", "honest recall", "in-sample f2"]
 
 
 def fold_done(folder: Path) -> bool:
@@ -69,10 +78,11 @@ def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=prin
                                   "seconds": round(time.perf_counter() - start)}, indent=1))
 
 
-def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(recall, f2)`` of one fold: recall@K per retriever (notebook 04; recall@100 of the
-    bi-encoders from notebook 03, since 04 keeps the top 50) with its stage-1 F2 columns, and
-    the F2 / precision / recall of every pipeline notebook 05 compared."""
+def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(recall, f2, families)`` of one fold: recall@K per retriever (notebook 04; recall@100
+    of the bi-encoders from notebook 03, since 04 keeps the top 50) with its stage-1 F2
+    columns; the honest and in-sample F2 of every pipeline notebook 05 compared; and the
+    honest F2 of each rule family (rows) per pipeline (columns)."""
     recall = pd.read_csv(folder / "recall_candidates.csv", index_col=0)
     # notebook 03 scored the bi-encoders deeper than 04 keeps candidates (its top 100)
     deeper = pd.read_csv(folder / "retriever" / "recall.csv", index_col="model")
@@ -81,13 +91,39 @@ def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     recall = recall.join(deeper[extra])
     stage1 = pd.read_csv(folder / "stage1_f2.csv", index_col=0)
     recall = recall.join(stage1[["F2 at top-k", "F2 at threshold"]])
-    f2 = pd.read_csv(folder / "reranker" / "f2.csv", index_col="pipeline")
-    selected = json.loads((folder / "reranker" / "selected.json").read_text())["name"]
-    chosen = f2.loc[[reranker.pipeline_name(selected)]].rename(
-        lambda _: "two stages: the selected reranker")
-    at = next((i for i, name in enumerate(f2.index) if "only the fused top" in name), len(f2))
-    f2 = pd.concat([f2.iloc[:at], chosen, f2.iloc[at:]])
-    return recall, f2
+    f2 = pd.read_csv(folder / "reranker" / "f2.csv", index_col="pipeline")[F2_COLUMNS]
+    families = pd.read_csv(folder / "reranker" / "rules.csv", index_col=0, header=[0, 1])
+    families = families.xs("honest", axis=1, level=1).rename(columns=reranker.pipeline_name)
+    return recall, f2, families
+
+
+def validation_topics(folder: Path, fold: int) -> int:
+    """How many topics fold ``fold`` validates (topics with correlations)."""
+    folds = pd.read_csv(folder / "folds.csv")
+    return int((folds["fold"] == fold).sum())
+
+
+def transfer_tables(work: Path, folds: list[int]) -> dict[int, pd.DataFrame]:
+    """Per fold, the F2, precision and recall of each pipeline (rows) when the rule, and the
+    selected model, are chosen on the other folds' validation topics and scored on the
+    fold's (:func:`utils.tuning.transfer`), from the scored validation candidates notebook
+    05 saved; empty for fewer than two folds."""
+    if len(folds) < 2:
+        return {}
+    tables = {}
+    for fold in folds:
+        folder = work / f"fold{fold}" / "reranker"
+        scored = pd.read_parquet(folder / "scored_valid.parquet")
+        truth = pd.read_csv(folder / "valid_truth.csv", dtype=str)
+        chosen = json.loads((folder / reranker.SELECTED_FILE).read_text())
+        families, blends = chosen.get("rules"), chosen.get("blends", [0.0])
+        tables[fold] = tuning.stage1_tables(scored, truth, families)
+        for column in (c for c in scored.columns if c.startswith("score:")):
+            tables[fold][column.split(":", 1)[1]] = tuning.rule_table(
+                scored.assign(score=scored[column]), truth, families, blends=blends)
+    found = tuning.transfer(tables).assign(pipeline=lambda t: t["model"].map(reranker.pipeline_name))
+    return {fold: part.set_index("pipeline")[["f2", "precision", "recall"]]
+            for fold, part in found.groupby("fold")}
 
 
 def summarise(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
@@ -134,14 +170,18 @@ def figure(recall: pd.DataFrame, f2: pd.DataFrame, path: Path, title: str) -> No
     left.set_xticks(x, [str(k) for k in x])
     left.set_xticks([], minor=True)
     left.legend()
-    means, stds = f2[("mean", "f2")], f2[("std", "f2")].fillna(0)
-    bars = right.barh(range(len(means)), means, xerr=stds, color="tab:blue", alpha=0.8)
+    means, stds = f2[("mean", "honest f2")], f2[("std", "honest f2")].fillna(0)
+    bars = right.barh(range(len(means)), means, xerr=stds, color="tab:blue", alpha=0.8,
+                      label="honest")
     right.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=4, fontsize=8)
+    right.scatter(f2[("mean", "in-sample f2")], range(len(means)), color="tab:orange", marker="|",
+                  s=200, label="in sample (tuned on the topics scored)", zorder=3)
+    right.legend(loc="lower right", fontsize=8)
     counts = f2[("folds", "")]
     labels = [name if n == counts.max() else f"{name} [{n} fold{'s' * (n > 1)}]"
               for name, n in counts.items()]
     right.set(yticks=range(len(means)), yticklabels=labels, xlabel="mean F2",
-              title="F2 by stage (mean ± std over folds)")
+              title="F2 by pipeline (mean ± std over folds)")
     right.invert_yaxis()
     fig.suptitle(title)
     fig.tight_layout()
@@ -167,29 +207,54 @@ def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFram
     tables = {f: fold_tables(work / f"fold{f}") for f in done}
     recall = summarise({f: t[0] for f, t in tables.items()})
     f2 = summarise({f: t[1] for f, t in tables.items()})
+    families = summarise({f: t[2] for f, t in tables.items()})
+    moved = transfer_tables(work, done)
     runs = {f: json.loads((work / f"fold{f}" / BENCH_FILE).read_text())
             if (work / f"fold{f}" / BENCH_FILE).exists() else {} for f in done}
     first = next(iter(runs.values()))
     minutes = ", ".join(f"fold {f}: {r['seconds'] / 60:.0f} min" if r.get("seconds")
                         else f"fold {f}: not timed" for f, r in runs.items())
+    sizes = {f: validation_topics(work / f"fold{f}", f) for f in done}
     versions: dict[str, list[int]] = {}
     for f, r in runs.items():
         versions.setdefault(r.get("code", "not recorded"), []).append(f)
     missing = sorted(set(folds) - set(done))
     ran = sorted({r["command"] for r in runs.values() if r.get("command")} - {command})
-    text = "\n".join([
+    lines = [
         f"Validation folds done: {done}" + (f" (not yet: {missing})" if missing else ""),
+        "Validation topics: " + ", ".join(f"fold {f}: {n}" for f, n in sizes.items())
+        + f" ({sum(sizes.values())} in all).",
         f"Machine: {first.get('machine', machine())}; wall time per fold: {minutes}.",
         f"Settings: profile {first.get('profile')}, parameters {first.get('params')}.",
         "Code: " + "; ".join(f"{v} (fold{'s' * (len(fs) > 1)} {', '.join(map(str, fs))})"
                              for v, fs in versions.items()) + ".",
         "", "```bash", *ran, command, "```", "",
-        "Stage 1, mean per-topic recall@K of the validation topics and stage-1-only F2:", "",
+        "Stage 1, mean per-topic recall@K of the validation topics and stage-1-only F2 (honest):", "",
         markdown(recall, [c for c in recall["mean"].columns]), "",
-        "Mean F2 of the validation topics by pipeline (notebook 05):", "",
-        markdown(f2, ["f2", "precision", "recall"]),
-    ])
-    return text, recall, f2
+        "Mean F2 of the validation topics by pipeline (notebook 05): honest (rule and model "
+        "chosen on other topics of the fold) and in sample (tuned on the topics scored):", "",
+        markdown(f2, F2_COLUMNS),
+    ]
+    if moved:
+        lines += ["", "Mean F2 by pipeline when the rule (and the selected model) is chosen on "
+                      "the other folds' topics and scored on the fold's:", "",
+                  markdown(summarise(moved), ["f2", "precision", "recall"])]
+    lines += ["", "Honest F2 by selection rule family (rows) and pipeline (columns), mean over "
+                  "folds:", "", family_markdown(families)]
+    return "\n".join(lines), recall, f2
+
+
+def family_markdown(summary: pd.DataFrame) -> str:
+    """The rule families' table: one row per family, one column per pipeline (mean ± std)."""
+    means, stds = summary["mean"], summary["std"]
+    columns = list(means.columns)
+    lines = ["| family | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for family in means.index:
+        cells = [("" if pd.isna(means.loc[family, c]) else f"{means.loc[family, c]:.3f}"
+                  + ("" if pd.isna(stds.loc[family, c]) else f" ± {stds.loc[family, c]:.3f}"))
+                 for c in columns]
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:

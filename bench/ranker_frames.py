@@ -23,13 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from utils import postprocess, reranker  # noqa: E402
+from utils import reranker, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.folds import load_folds, split_topics  # noqa: E402
 from utils.ranker import FeatureRanker, RankerConfig  # noqa: E402
 
 FRAME_FEATURES = ("hub", "item_gap")
 BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)  # notebook 05's default BLENDS
+FAMILIES = ("threshold", "relative")  # the rules notebook 05 chose from when this was measured
 
 
 def frames(topics, size: int | None, seed: int) -> list[list[str]]:
@@ -53,7 +54,7 @@ def fold_figures(candidates: pd.DataFrame, data, folds: pd.DataFrame, fold: int,
     found = {}
     for drop in ((), FRAME_FEATURES):
         model = FeatureRanker.fit(train, data, RankerConfig(**{**config.as_dict(), "drop": drop}))
-        rule, _ = postprocess.tune(model.score(valid, data), truth, blends=BLENDS)
+        rule, _ = tuning.tune(model.score(valid, data), truth, families=FAMILIES, blends=BLENDS)
         for size in (sizes if not drop else (None,)):
             scored = pd.concat([model.score(valid[valid["topic_id"].isin(frame)], data)
                                 for frame in frames(valid_topics, size, seed)])

@@ -75,16 +75,19 @@ def test_topic_without_content_in_its_language_gets_no_candidates(frames, caplog
     assert "t_lonely000000" not in set(found["topic_id"]) and "'xx'" in caplog.text
 
 
-def test_stage1_f2_helpers():
-    candidates = pd.DataFrame({"topic_id": ["t1"] * 3 + ["t2"] * 2,
-                               "content_id": ["a", "b", "z", "x", "y"],
-                               "rank": [1, 2, 3, 1, 2], "score": [0.9, 0.8, 0.1, 0.3, 0.2]})
-    truth = {"t1": "a b", "t2": "x"}
-    k, f2, curve = cand.best_topk_f2(candidates, truth, ks=[1, 2, 3])
-    assert k == 2 and curve.loc[1] < curve.loc[2]
-    t, f2_t, _ = cand.best_threshold_f2(candidates, truth, thresholds=[0.5, 0.95])
-    assert t == 0.5  # t2 keeps its best item even below the threshold
-    assert f2_t == pytest.approx(1.0)
+def test_stage1_table_gives_honest_and_in_sample_f2():
+    candidates = pd.DataFrame({"topic_id": ["t1"] * 3 + ["t2"] * 2 + ["t3"] * 2,
+                               "content_id": ["a", "b", "z", "x", "y", "p", "q"],
+                               "rank": [1, 2, 3, 1, 2, 1, 2],
+                               "score": [0.9, 0.8, 0.1, 0.3, 0.2, 0.95, 0.05]})
+    truth = {"t1": "a b", "t2": "x", "t3": "p"}
+    table = cand.stage1_table({"s": candidates}, truth, n_splits=3, n_repeats=2).loc["s"]
+    assert table["best threshold"] == 0.21  # the lowest that drops z and y, keeps a, b, x, p
+    assert table["in-sample F2 at threshold"] == pytest.approx(1.0)
+    assert table["best top-k"] == 2 and table["in-sample F2 at top-k"] < 1  # t1 needs 2, t2 and t3 1
+    # honest: chosen without the topic scored, so never above the in-sample figure here
+    assert table["F2 at top-k"] <= table["in-sample F2 at top-k"] + 1e-12
+    assert table["F2 at threshold"] <= table["in-sample F2 at threshold"] + 1e-12
 
 
 def test_fusion_of_chosen_sources_keeps_the_others_as_features(frames):

@@ -1,8 +1,12 @@
+import json
+
+import numpy as np
 import pandas as pd
 import pytest
 
 from utils.metrics import mean_f2
-from utils.postprocess import PostProcess, select, tune
+from utils.postprocess import PostProcess, select
+from utils.tuning import by_family, compare, crossfit, rule_table, stage1_tables, transfer, tune
 
 SCORED = pd.DataFrame({
     "topic_id": ["t1"] * 4 + ["t2"] * 3 + ["t3"] * 2,
@@ -21,26 +25,135 @@ def test_select_threshold_relative_and_fill():
     assert set(select(SCORED, "score", 2.0)) == {"t1", "t2", "t3"}
 
 
+def test_the_rule_applies_as_select_does():
+    for threshold, relative, fill in [(0.6, None, 1), (0.6, None, 2), (0.3, 0.85, 1), (2.0, None, 3)]:
+        assert PostProcess(threshold, relative, fill).apply(SCORED) == select(
+            SCORED, "score", threshold, relative, fill)
+
+
+def test_each_rule_on_a_hand_made_case():
+    # a gap: within 0.06 of the topic's best (t1: a, b; t2: x, y; t3: p)
+    assert PostProcess(0.0, gap=0.06).apply(SCORED) == {"t1": ["a", "b"], "t2": ["x", "y"], "t3": ["p"]}
+    # at least n: the best 2 whatever the threshold, and all above it
+    assert PostProcess(0.45, min_items=2).apply(SCORED) == {"t1": ["a", "b", "c"], "t2": ["x", "y"],
+                                                           "t3": ["p", "q"]}
+    assert PostProcess(None, min_items=3).apply(SCORED)["t3"] == ["p", "q"]  # top-k: only 2 there
+    # the item's best topic: c belongs to t1 (0.5) and t2 (0.45): kept for t1 alone
+    shared = pd.concat([SCORED, pd.DataFrame({"topic_id": ["t2"], "content_id": ["c"], "score": [0.45]})])
+    kept = PostProcess(0.92, item_gap=0.5).apply(shared)
+    assert kept["t1"] == ["a", "b", "c"] and "c" not in kept["t2"] and kept["t2"] == ["x", "y", "z"]
+    assert PostProcess(0.92, item_gap=0.3).apply(shared)["t1"] == ["a", "b"]  # c: 0.45 below a
+    # expected F2: t1's p = .95 .9 .5 .1 -> E[F2](k) = 5 S_k / (4 * 2.45 + k): k = 3 is best
+    rule = PostProcess(expected_f2=1.0, threshold=None)
+    assert rule.apply(SCORED)["t1"] == ["a", "b", "c"]
+    gains = [5 * s / (4 * 2.45 + k) for k, s in enumerate(np.cumsum([0.95, 0.9, 0.5, 0.1]), 1)]
+    assert int(np.argmax(gains)) + 1 == 3
+    # low, flat probabilities: keep everything (recall weighs 4 times precision)
+    assert rule.apply(SCORED)["t2"] == ["x", "y", "z"]
+    # the blend of a stage-1 score
+    blended = SCORED.assign(retriever_score=[0, 0, 1, 1, 0, 0, 1, 0, 1])
+    assert PostProcess(0.6, blend=1.0).apply(blended)["t1"] == ["c", "d"]
+
+
+def test_rule_table_scores_every_rule_as_applying_it_would():
+    shared = pd.concat([SCORED, pd.DataFrame({"topic_id": ["t2"], "content_id": ["c"], "score": [0.45]})])
+    shared = shared.assign(retriever_score=np.linspace(0, 1, len(shared)))
+    table = rule_table(shared, TRUTH, blends=(0.0, 0.5))
+    assert set(table.rules["family"]) == {"threshold", "relative", "at least n", "1st place",
+                                          "expected F2", "top-k"}
+    f2 = table.f2().mean(axis=1)
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(table.rules), 300, replace=False):
+        assert f2[i] == pytest.approx(mean_f2(table.rule(i).apply(shared), TRUTH))
+    quality = table.quality()
+    assert np.allclose(quality["f2"], f2) and quality["recall"].max() == 1.0
+
+
+def test_a_topic_the_candidates_miss_scores_zero_and_one_without_links_is_refused():
+    table = rule_table(SCORED, {**TRUTH, "t4": "zz"}, ["top-k"])
+    assert list(table.topics) == ["t1", "t2", "t3", "t4"] and (table.f2()[:, 3] == 0).all()
+    with pytest.raises(ValueError, match="no true link"):
+        rule_table(SCORED, {**TRUTH, "t4": ""})
+
+
 def test_tune_finds_the_best_rule_and_round_trips(tmp_path):
-    rule, grid = tune(SCORED, TRUTH, thresholds=[0.3, 0.6, 0.92], relatives=(None, 0.8),
-                      fills=(1, 2))
-    assert mean_f2(rule.apply(SCORED), TRUTH) == pytest.approx(grid["f2"].max())
-    assert grid["f2"].max() == pytest.approx(1.0)  # e.g. threshold 0.6 with relative 0.8
+    rule, table = tune(SCORED, TRUTH, families=["threshold", "relative"])
+    assert mean_f2(rule.apply(SCORED), TRUTH) == pytest.approx(table.f2().mean(axis=1).max())
+    assert table.f2().mean(axis=1).max() == pytest.approx(1.0)  # e.g. threshold 0.32, relative 0.85
     saved = rule.save(tmp_path / "postprocess.json")
     assert PostProcess.load(saved) == rule
+    old = {"threshold": 0.5, "relative": None, "fill": 1, "score": "score", "blend": 0.0,
+           "blend_with": "retriever_score"}  # a postprocess.json written before the new rules
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert PostProcess.load(tmp_path / "old.json") == PostProcess(0.5)
 
 
-def test_select_fills_by_an_order_column_when_given():
-    ranked = SCORED.assign(rank=[2, 1, 3, 4, 1, 2, 3, 2, 1])
-    assert select(ranked, "score", 2.0)["t3"] == ["p"]
-    assert select(ranked, "score", 2.0, order="rank")["t3"] == ["q"]
+def _noisy(n_topics=40, seed=0):
+    """Topics whose best threshold differs: the in-sample choice fits the noise."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], {}
+    for t in range(n_topics):
+        links = [f"c{t}-{i}" for i in range(rng.integers(1, 4))]
+        truth[f"t{t}"] = " ".join(links)
+        for i in range(10):
+            content = links[i] if i < len(links) else f"n{t}-{i}"
+            rows.append({"topic_id": f"t{t}", "content_id": content, "rank": i + 1,
+                         "score": rng.random() * 0.6 + (0.3 if i < len(links) else 0.0),
+                         "retriever_score": rng.random()})
+    return pd.DataFrame(rows), truth
+
+
+def test_crossfit_chooses_without_the_topics_it_scores():
+    scored, truth = _noisy()
+    table = rule_table(scored, truth)
+    honest = crossfit({"m": table}, n_splits=4, n_repeats=3)
+    assert honest.per_topic.index.get_level_values("repeat").nunique() == 3
+    assert len(honest.per_topic) == 3 * len(table.topics)  # each topic once per repeat
+    assert honest.quality()["f2"] < table.best()[1]  # the in-sample best is optimistic
+    # a rule chosen on one part is scored on the other: by hand for one split
+    from sklearn.model_selection import RepeatedKFold
+
+    fit, held = next(RepeatedKFold(n_splits=4, n_repeats=3, random_state=0).split(np.arange(40)))
+    chosen = int(np.argmax(table.f2()[:, fit].mean(axis=1)))
+    first = honest.per_topic.loc[0].loc[table.topics[held], "f2"]
+    assert np.allclose(first, table.f2()[chosen, held])
+
+
+def test_compare_and_families_report_honest_and_in_sample_figures():
+    scored, truth = _noisy()
+    tables = {"good": rule_table(scored, truth), "random": rule_table(
+        scored.assign(score=scored["retriever_score"]), truth)}
+    found = compare(tables, families=["threshold", "expected F2"], n_splits=4, n_repeats=2)
+    assert list(found.index) == ["good", "random", "selected"] and found.loc["selected", "model"] == "good"
+    assert (found["honest f2"] <= found["in-sample f2"]).all()
+    assert found.loc["good", "rule"].expected_f2 is not None or found.loc["good", "rule"].threshold is not None
+    families = by_family(tables, n_splits=4, n_repeats=2)
+    assert set(families.columns.get_level_values(0)) == {"good", "random"}
+    assert families.loc["top-k", ("good", "in-sample")] >= families.loc["top-k", ("good", "honest")]
+    baselines = stage1_tables(scored, truth, ["threshold"])
+    assert set(baselines) == {"stage 1: fused list, top-k", "stage 1: retriever cosine"}
+
+
+def test_transfer_chooses_the_rule_on_the_other_folds():
+    tables = {}
+    for fold in range(3):
+        scored, truth = _noisy(seed=fold)
+        tables[fold] = {"m": rule_table(scored, truth, ["threshold"])}
+    found = transfer(tables).set_index(["fold", "model"])
+    assert set(found.index.get_level_values("model")) == {"m", "selected"}
+    others = np.concatenate([tables[f]["m"].f2() for f in (1, 2)], axis=1).mean(axis=1)
+    expected = tables[0]["m"].f2()[int(np.argmax(others))].mean()
+    assert found.loc[(0, "m"), "f2"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="grids differ"):
+        transfer({0: {"m": rule_table(*_noisy(), ["threshold"])}, 1: {"m": rule_table(*_noisy(), ["top-k"])},
+                  2: tables[2]})
 
 
 def test_a_blend_of_one_is_stage_1_alone_and_needs_no_reranker():
     from utils.reranker import RerankerConfig, score_for, to_rerank
 
     noisy = SCORED.assign(retriever_score=SCORED["score"], score=[0.1, 0.9, 0.8, 0.7, 0.2, 0.1, 0.9, 0.1, 0.9])
-    rule, _ = tune(noisy, TRUTH, relatives=(None, 0.8), fills=(1, 2), blends=(0.0, 0.5, 1.0))
+    rule, _ = tune(noisy, TRUTH, families=["threshold", "relative"], blends=(0.0, 0.5, 1.0))
     assert rule.blend == 1.0 and not rule.needs_score
     assert rule.quality(noisy, TRUTH)["f2"] == pytest.approx(1.0)
     unscored = noisy.drop(columns="score")

@@ -7,8 +7,8 @@
   exists, so the reranker's training topics get candidates like unseen topics get);
 - ``fuse``: rank each (topic, content) pair by how many retrievers return it, then by its
   mean score, keeping every source's rank and score as features for stage 2;
-- ``label``, ``best_topk_f2``, ``best_threshold_f2``: what stage 1 alone achieves, the
-  baseline stage 2 must beat.
+- ``label``; ``stage1_table``: what stage 1 alone achieves (honest F2 of a top-k and of a
+  score threshold), the baseline stage 2 must beat.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import search
-from .metrics import mean_f2, recall_at_k
-from .postprocess import select
+from .metrics import recall_at_k
 from .search import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -140,26 +139,33 @@ def tfidf_candidates(queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
     return search.with_ranks(pd.concat(parts, ignore_index=True), "score")[COLUMNS]
 
 
-def assign_retrievers(topic_ids, folds: pd.DataFrame,
-                      holdouts: dict[str, list[int]]) -> pd.DataFrame:
-    """``topic_id, retriever, in_fold`` for ``topic_ids``, given each retriever's held-out folds.
+def assign_retrievers(topic_ids, folds: pd.DataFrame, holdouts: dict) -> pd.DataFrame:
+    """``topic_id, retriever, in_fold`` for ``topic_ids``, given what each retriever left out.
 
-    ``holdouts`` is ``{"main": [valid fold], "oof1": [...], ...}`` (see
-    :func:`utils.folds.holdout_plan`). A topic of a fold that an out-of-fold retriever held out
-    (other than the validation fold) goes to that retriever; every other topic (validation,
-    always-training, unlabelled topics to predict) goes to ``main``. ``in_fold`` is True where
-    the assigned retriever trained on the topic (its candidates are too easy to learn from).
+    ``holdouts`` is ``{"main": Holdout([valid fold]), "oof1": Holdout(...), ...}`` (see
+    :func:`utils.folds.holdout_plan`; a plain list of folds stands for a Holdout of those
+    folds). A topic that an out-of-fold retriever left out (other than a validation topic)
+    goes to that retriever; every other topic (validation, training-only topics no
+    out-of-fold retriever left out, unlabelled topics to predict) goes to ``main``.
+    ``in_fold`` is True where the assigned retriever trained on the topic (its candidates
+    are too easy to learn from).
     """
-    fold = pd.Series(list(topic_ids), dtype=str).map(folds.set_index("topic_id")["fold"])
-    valid = set(holdouts["main"])
-    serving = pd.Series("main", index=fold.index)
-    for name, held in holdouts.items():
+    from .folds import Holdout
+
+    holdouts = {name: held if isinstance(held, Holdout) else Holdout(held)
+                for name, held in holdouts.items()}
+    ids = pd.Series(list(topic_ids), dtype=str)
+    table = folds.set_index("topic_id").reindex(ids).reset_index()
+    labelled = table["fold"].notna().to_numpy()
+    table = table.fillna({"fold": -99, "oof_group": -1}).astype({"fold": "int64"})
+    valid = table["fold"].isin(holdouts["main"].folds).to_numpy()
+    serving = np.full(len(ids), "main", dtype=object)
+    held_out = {name: held.mask(table) & labelled for name, held in holdouts.items()}
+    for name, mask in held_out.items():
         if name != "main":
-            serving[fold.isin(set(held) - valid)] = name
-    held_out = [fold[i] in holdouts[serving[i]] for i in fold.index]
-    in_fold = fold.notna() & ~pd.Series(held_out, index=fold.index)
-    return pd.DataFrame({"topic_id": pd.Series(list(topic_ids), dtype=str), "retriever": serving,
-                         "in_fold": in_fold.astype(bool)})
+            serving[mask & ~valid] = name
+    in_fold = labelled & ~np.array([held_out[name][i] for i, name in enumerate(serving)], dtype=bool)
+    return pd.DataFrame({"topic_id": ids, "retriever": serving, "in_fold": in_fold})
 
 
 def fuse(sources: dict[str, pd.DataFrame], k: int = 50,
@@ -199,30 +205,6 @@ def label(candidates: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     return candidates.assign(label=pairs.isin(known).astype("int8"))
 
 
-def predictions_at_k(candidates: pd.DataFrame, k: int) -> dict[str, list[str]]:
-    top = candidates[candidates["rank"] <= k].sort_values(["topic_id", "rank"])
-    return top.groupby("topic_id")["content_id"].agg(list).to_dict()
-
-
-def best_topk_f2(candidates: pd.DataFrame, truth, ks=range(1, 21)) -> tuple[int, float, pd.Series]:
-    """Mean F2 when every topic takes its top-k; returns (best k, its F2, F2 per k)."""
-    curve = pd.Series({k: mean_f2(predictions_at_k(candidates, k), truth) for k in ks},
-                      name="f2").rename_axis("k")
-    return int(curve.idxmax()), float(curve.max()), curve
-
-
-def best_threshold_f2(candidates: pd.DataFrame, truth, score: str = "score",
-                      thresholds=None) -> tuple[float, float, pd.Series]:
-    """Mean F2 over score thresholds (a topic with none keeps its rank-1 item); returns
-    (best threshold, its F2, F2 per threshold)."""
-    if thresholds is None:
-        values = candidates[score].dropna()
-        thresholds = np.unique(np.quantile(values, np.linspace(0.5, 1.0, 51)).round(4))
-    curve = pd.Series({float(t): mean_f2(select(candidates, score, t, order="rank"), truth)
-                       for t in thresholds}, name="f2").rename_axis("threshold")
-    return float(curve.idxmax()), float(curve.max()), curve
-
-
 # -- reports on validation topics -------------------------------------------------------------
 
 def recall_table(tables: dict[str, pd.DataFrame], truth, ks) -> pd.DataFrame:
@@ -243,14 +225,24 @@ def recall_by_language(tables: dict[str, pd.DataFrame], truth: pd.DataFrame,
     return table
 
 
-def stage1_table(tables: dict[str, pd.DataFrame], truth) -> pd.DataFrame:
-    """Mean F2 of stage 1 alone for each table: best top-k and best score threshold (on
-    ``score``, or ``mean_score`` for a fused table)."""
+def stage1_table(tables: dict[str, pd.DataFrame], truth, **crossfit_args) -> pd.DataFrame:
+    """F2 of stage 1 alone for each candidates table: every topic takes its top k (by
+    ``rank``), or every candidate above a score threshold (``score``, or ``mean_score`` for a
+    fused table; a topic with none above keeps its best). ``F2 at top-k`` and ``F2 at
+    threshold`` are honest (:func:`utils.tuning.crossfit`: k or the threshold chosen on other
+    topics); the in-sample figures of the best k and threshold stand beside them."""
+    from . import tuning
+
     rows = {}
     for name, frame in tables.items():
-        k, f2_k, _ = best_topk_f2(frame, truth)
-        score = "score" if "score" in frame else "mean_score"
-        t, f2_t, _ = best_threshold_f2(frame, truth, score=score)
-        rows[name] = {"best top-k": k, "F2 at top-k": f2_k, "best threshold": t,
-                      "F2 at threshold": f2_t}
+        score = frame["score" if "score" in frame else "mean_score"].astype(float).fillna(0.0)
+        by = {"top-k": tuning.rule_table(frame.assign(score=1.0 / frame["rank"]), truth, ["top-k"]),
+              "threshold": tuning.rule_table(frame.assign(score=score), truth, ["threshold"])}
+        row = {}
+        for how, table in by.items():
+            rule, in_sample = table.best()
+            row[f"F2 at {how}"] = tuning.crossfit({name: table}, **crossfit_args).quality()["f2"]
+            row[f"in-sample F2 at {how}"] = in_sample
+            row[f"best {how}"] = rule.min_items if how == "top-k" else rule.threshold
+        rows[name] = row
     return pd.DataFrame(rows).T

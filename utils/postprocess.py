@@ -1,13 +1,25 @@
-"""From scored candidates to the final sets: thresholds tuned for mean F2.
+"""From scored candidates to the final sets: selection rules, tuned for mean F2 and validated
+out of sample.
 
-A topic keeps every candidate whose score reaches the absolute ``threshold`` and, when
-``relative`` is set, ``relative`` times the topic's best score; a topic left with nothing
-takes its ``fill`` best candidates, so no topic is ever predicted empty (an empty
-prediction scores 0). The score may be a blend of the reranker's probability with a stage-1
-score (``blend``: the weight of the latter; at 1 the reranker is not used at all, the
-fallback when it does not beat stage 1). ``tune`` grid-searches these on validation topics;
-the chosen ``PostProcess`` is saved as JSON beside the model, so the submission applies
-exactly what was validated.
+A rule (:class:`PostProcess`) orders each topic's candidates by a score (optionally a
+``blend`` of the reranker's probability with a stage-1 score; at blend 1 the reranker is not
+used at all) and keeps, as a union:
+
+- every candidate whose score reaches the absolute ``threshold`` and, when set, ``relative``
+  times the topic's best score and no less than the best minus ``gap``;
+- the topic's best ``min_items`` candidates, whatever their scores (a fixed top-k when
+  ``threshold`` is None);
+- with ``item_gap``, every candidate whose topic is the item's best match among the topics
+  scored together and that is within ``item_gap`` of its topic's best (LECR's 1st place);
+- with ``expected_f2``, the best k of the topic, k maximising the F2 expected when the scores
+  times ``expected_f2`` are the links' probabilities (no threshold to tune: it transfers
+  where the scores are calibrated probabilities);
+
+and a topic left with nothing takes its best ``fill`` candidates, so no topic is ever
+predicted empty (an empty prediction scores 0).
+
+The rule is chosen on validation topics (:mod:`utils.tuning`) and saved as JSON beside the
+model, so the submission applies exactly what was validated.
 """
 
 from __future__ import annotations
@@ -19,12 +31,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import mean_f2, scores_per_topic
+from .metrics import scores_per_topic
+
+BETA2 = 4.0
+"""F2: recall weighs 2² = 4 times precision."""
+
+FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "item_gap", "expected_f2"]
+"""The fields that make one rule (the others name the columns it reads)."""
 
 
 def select(scored: pd.DataFrame, score: str, threshold: float, relative: float | None = None,
            fill: int = 1, order: str | None = None) -> dict[str, list[str]]:
-    """``{topic_id: [content ids, best first]}`` chosen from ``scored`` by the rules above.
+    """``{topic_id: [content ids, best first]}``: a topic's candidates whose ``score``
+    reaches ``threshold`` (and ``relative`` times the topic's best), else its ``fill`` best.
 
     "Best" is the highest ``score``, or the lowest ``order`` when given (e.g. a fused
     ``rank`` that is not sorted by the score).
@@ -45,16 +64,30 @@ def select(scored: pd.DataFrame, score: str, threshold: float, relative: float |
 
 @dataclass
 class PostProcess:
-    """The tuned selection rule (see the module docstring)."""
+    """A selection rule (see the module docstring); saved as JSON beside the model, so the
+    submission applies exactly what was validated."""
 
-    threshold: float
+    threshold: float | None = 0.0
+    """Keep candidates scoring at least this; None: none kept by score (a fixed top-k)."""
     relative: float | None = None
+    """...and at least this times the topic's best score."""
     fill: int = 1
+    """A topic with nothing kept takes its best ``fill``."""
     score: str = "score"
     blend: float = 0.0
     """Weight of ``blend_with`` mixed into ``score``: (1 - blend) * score + blend * blend_with."""
     blend_with: str = "retriever_score"
     """A stage-1 score of the candidates table (missing where that retriever missed the pair: 0)."""
+    gap: float | None = None
+    """...and no further than this below the topic's best score."""
+    min_items: int = 0
+    """Always keep the topic's best ``min_items``."""
+    item_gap: float | None = None
+    """Also keep a candidate whose topic is the item's best match among the topics scored
+    together, when within this of the topic's best score."""
+    expected_f2: float | None = None
+    """Keep each topic's best k, k maximising the expected F2 with the score times this as
+    the probability of a link (the threshold, relative, gap and min_items are then unused)."""
 
     @property
     def needs_score(self) -> bool:
@@ -66,9 +99,19 @@ class PostProcess:
             return scored[self.score]
         return (1 - self.blend) * scored[self.score] + self.blend * scored[self.blend_with].fillna(0.0)
 
+    def keep(self, scored: pd.DataFrame) -> np.ndarray:
+        """Which rows of ``scored`` the rule keeps (a boolean array aligned with its rows)."""
+        frame = Ranked(scored["topic_id"].to_numpy(), self.final_scores(scored).to_numpy(float),
+                        scored["content_id"].to_numpy())
+        kept = np.zeros(len(scored), dtype=bool)
+        kept[frame.order] = frame.keep(self)
+        return kept
+
     def apply(self, scored: pd.DataFrame) -> dict[str, list[str]]:
-        final = scored.assign(final_score=self.final_scores(scored))
-        return select(final, "final_score", self.threshold, self.relative, self.fill)
+        """``{topic_id: [content ids, best first]}``: every topic of ``scored`` gets at least one."""
+        final = scored.assign(final_score=self.final_scores(scored).to_numpy(float))[self.keep(scored)]
+        final = final.sort_values(["topic_id", "final_score"], ascending=[True, False], kind="stable")
+        return final.groupby("topic_id", sort=False)["content_id"].agg(list).to_dict()
 
     def quality(self, scored: pd.DataFrame, truth) -> pd.Series:
         """Mean F2, precision and recall of the selected sets on ``truth``'s topics."""
@@ -83,29 +126,70 @@ class PostProcess:
     def load(cls, path) -> "PostProcess":
         return cls(**json.loads(Path(path).read_text()))
 
+    @classmethod
+    def from_row(cls, row: dict, score: str = "score", blend_with: str = "retriever_score"
+                 ) -> "PostProcess":
+        """The rule of one row of a table of rules (:data:`FIELDS`, NaN for unset)."""
+        def number(name):
+            value = row.get(name)
+            return None if value is None or pd.isna(value) else float(value)
 
-def tune(scored: pd.DataFrame, truth, score: str = "score", thresholds=None,
-         relatives=(None, 0.5, 0.7, 0.85), fills=(1, 2, 3), blends=(0.0,),
-         blend_with: str = "retriever_score") -> tuple[PostProcess, pd.DataFrame]:
-    """Grid-search the rule that maximises mean F2 on ``truth``; returns it and the grid.
+        return cls(threshold=number("threshold"), relative=number("relative"), gap=number("gap"),
+                   fill=int(row["fill"]), min_items=int(row["min_items"]),
+                   item_gap=number("item_gap"), expected_f2=number("expected_f2"),
+                   blend=float(row["blend"]), score=score, blend_with=blend_with)
 
-    ``thresholds`` default to 41 quantiles of each blend's final score.
-    """
-    rows = []
-    for blend in blends:
-        rule = PostProcess(0.0, score=score, blend=float(blend), blend_with=blend_with)
-        final = scored.assign(final_score=rule.final_scores(scored))
-        grid = thresholds
-        if grid is None:
-            grid = np.unique(np.quantile(final["final_score"], np.linspace(0.0, 1.0, 41)).round(4))
-        for threshold in grid:
-            for relative in relatives:
-                for fill in fills:
-                    f2 = mean_f2(select(final, "final_score", threshold, relative, fill), truth)
-                    rows.append({"blend": float(blend), "threshold": float(threshold),
-                                 "relative": relative, "fill": fill, "f2": f2})
-    grid = pd.DataFrame(rows)
-    best = grid.loc[grid["f2"].idxmax()]
-    relative = None if pd.isna(best["relative"]) else float(best["relative"])
-    return PostProcess(float(best["threshold"]), relative, int(best["fill"]), score,
-                       float(best["blend"]), blend_with), grid
+
+class Ranked:
+    """A scored frame's rows in topic order, best score first, with what every rule reads."""
+
+    def __init__(self, topic_ids, scores, content_ids):
+        self.order = np.lexsort((-scores, topic_ids))
+        topic_ids, self.s = topic_ids[self.order], scores[self.order]
+        self.topics, self.code = np.unique(topic_ids, return_inverse=True)
+        starts = np.flatnonzero(np.r_[True, self.code[1:] != self.code[:-1]])
+        self.position = np.arange(len(self.s)) - np.repeat(starts, np.diff(np.r_[starts, len(self.s)]))
+        self.best = self.s[starts][self.code]  # each topic's first row is its best
+        items = pd.Series(self.s).groupby(content_ids[self.order])
+        self.item_best = (items.transform("max").to_numpy() == self.s) if len(self.s) else self.s > 0
+
+    def by_topic(self, values) -> np.ndarray:
+        return np.bincount(self.code, weights=values, minlength=len(self.topics))
+
+    def passes(self, rule: PostProcess) -> np.ndarray:
+        """Kept by score: threshold, relative and gap (before min_items, item_gap and fill)."""
+        if rule.threshold is None:
+            return np.zeros(len(self.s), dtype=bool)
+        keep = self.s >= rule.threshold
+        if rule.relative is not None:
+            keep &= self.s >= rule.relative * self.best
+        if rule.gap is not None:
+            keep &= self.best - self.s <= rule.gap
+        return keep
+
+    def expected_best_k(self, scale: float) -> np.ndarray:
+        """Per row: whether it is among its topic's best k, k maximising sum(p of the k) /
+        (BETA2 * sum(p of all) + k) (the expected F2, to first order), p = scale x score."""
+        p = np.clip(self.s * scale, 0.0, 1.0)
+        total = self.by_topic(p)[self.code]
+        cumulative = pd.Series(p).groupby(self.code).cumsum().to_numpy()
+        gain = cumulative / (BETA2 * total + self.position + 1)
+        best = pd.Series(gain).groupby(self.code).transform("max").to_numpy()
+        first = pd.Series(np.where(gain >= best, self.position, np.inf)).groupby(self.code).transform("min")
+        return self.position <= first.to_numpy()
+
+    def forced(self, rule: PostProcess) -> np.ndarray:
+        """Kept whatever the threshold: min_items, item_gap and expected_f2."""
+        if rule.expected_f2 is not None:
+            return self.expected_best_k(rule.expected_f2)
+        keep = self.position < rule.min_items
+        if rule.item_gap is not None:
+            keep |= self.item_best & (self.best - self.s <= rule.item_gap)
+        return keep
+
+    def keep(self, rule: PostProcess) -> np.ndarray:
+        keep = self.forced(rule)
+        if rule.expected_f2 is None:
+            keep |= self.passes(rule)
+        empty = self.by_topic(keep)[self.code] == 0
+        return keep | (empty & (self.position < rule.fill))

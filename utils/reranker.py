@@ -65,6 +65,9 @@ class RerankerConfig:
     """Also train on the true links recall missed (written with rank ``train_top_k + 1``)."""
     negatives_per_positive: float | None = None
     """Subsample negatives to at most this many per positive; None: keep them all."""
+    max_pairs: int | None = None
+    """Train on at most this many pairs (a random subset, after the negatives' subsampling):
+    stage 2 may learn from thousands of topics, which a CPU cannot read all of; None: all."""
     pos_weight: float | None = None
     """Weight of positives in the loss; None: 1 (the threshold handles the imbalance)."""
     rank_in_text: bool = True
@@ -98,19 +101,29 @@ def load_model(path, max_length: int = 128, device: str | None = None,
 # -- training data ---------------------------------------------------------------------------
 
 def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: int,
-                    in_fold_too: bool = False) -> set[str]:
-    """Topics whose candidates may train the reranker (see the module doc).
+                    in_fold_too: bool = False, categories=None, topics: pd.DataFrame | None = None
+                    ) -> set[str]:
+    """Topics whose candidates may train stage 2 (see the module doc): not validated, and
+    recalled by a retriever that never trained on them (training-only topics too, when an
+    out-of-fold retriever left their group out: notebook 03).
 
     ``candidates`` carries ``retriever`` (which retriever recalled the topic) and ``in_fold``
     (whether that retriever trained on it), as notebook 04 writes them. ``in_fold_too`` also
-    admits topics recalled by a retriever that trained on them (no out-of-fold retriever).
+    admits split topics recalled by a retriever that trained on them (no out-of-fold
+    retriever). ``categories`` (with ``topics``, the topics table) keeps only topics of those
+    categories, e.g. ``["aligned", "supplemental"]`` without the ``source`` trees.
     """
     fold = folds.set_index("topic_id")["fold"]
     per_topic = candidates.groupby("topic_id")["in_fold"].first()
-    topic_fold = per_topic.index.map(fold)
-    keep = (topic_fold != valid_fold) & (topic_fold != TRAIN_ONLY) & ~pd.isna(topic_fold)
-    if not in_fold_too:
-        keep &= ~per_topic.to_numpy(dtype=bool)
+    topic_fold = pd.Series(per_topic.index.map(fold), index=per_topic.index)
+    in_fold = per_topic.to_numpy(dtype=bool)
+    keep = (topic_fold != valid_fold).to_numpy() & topic_fold.notna().to_numpy()
+    keep &= ~in_fold | (in_fold_too & (topic_fold != TRAIN_ONLY).to_numpy())
+    if categories is not None:
+        if topics is None:
+            raise ValueError("training_topics: pass topics= (the topics table) with categories=")
+        category = per_topic.index.map(topics.set_index("id")["category"])
+        keep &= np.isin(category, list(categories))
     return set(per_topic.index[keep])
 
 
@@ -132,6 +145,8 @@ def training_pairs(candidates: pd.DataFrame, links: pd.DataFrame, topics: set[st
         if len(negatives) > limit:
             negatives = negatives.sample(limit, random_state=config.seed)
         rows = pd.concat([positives, negatives])
+    if config.max_pairs is not None and len(rows) > config.max_pairs:
+        rows = rows.sample(config.max_pairs, random_state=config.seed)
     rows = rows.sample(frac=1.0, random_state=config.seed)  # shuffle: the trainer batches in order
     return rows.reset_index(drop=True).astype({"rank": "int64", "label": "int8"})
 
@@ -292,14 +307,19 @@ def load(folder, device: str | None = None
 
 def pipeline_name(name: str) -> str:
     """How notebook 05's comparison (``f2.csv``) names the two-stage pipeline of its stage-2
-    model ``name`` ("features": the feature ranker; else a cross-encoder's backbone)."""
-    return "two stages: feature ranker" if name == "features" else f"two stages: reranker from {name}"
+    model ``name`` ("features": the feature ranker; "selected": the choice among them; a
+    stage-1 baseline keeps its name; else a cross-encoder's backbone)."""
+    if name.startswith("stage 1"):
+        return name
+    return {"features": "two stages: feature ranker",
+            "selected": "two stages: the selected reranker"}.get(name, f"two stages: reranker from {name}")
 
 
-def select_for_submission(reranker_dir, name: str, folder: str) -> Path:
-    """Record which reranker under ``reranker_dir`` the submission uses."""
+def select_for_submission(reranker_dir, name: str, folder: str, **details) -> Path:
+    """Record which reranker under ``reranker_dir`` the submission uses (and ``details``:
+    how it was chosen)."""
     path = Path(reranker_dir) / SELECTED_FILE
-    path.write_text(json.dumps({"name": name, "folder": folder}))
+    path.write_text(json.dumps({"name": name, "folder": folder, **details}))
     return path
 
 
