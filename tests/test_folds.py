@@ -1,7 +1,8 @@
+import pandas as pd
 import pytest
 
 from utils.data import load_competition
-from utils.folds import TRAIN_ONLY, make_folds, split_topics
+from utils.folds import OOF_GROUPS, TRAIN_ONLY, load_folds, make_folds, save_folds, split_topics
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +24,18 @@ def test_source_topics_always_train_and_every_language_is_kept(data):
     assert set(folds["language"]) == set(correlated["language"])
 
 
+def test_training_only_topics_get_out_of_fold_groups_siblings_together(data):
+    folds = make_folds(data, n_splits=3).merge(data.topics[["id", "parent"]], left_on="topic_id",
+                                                right_on="id")
+    train_only = folds["fold"] == TRAIN_ONLY
+    assert (folds.loc[~train_only, "oof_group"] == -1).all()
+    groups = folds.loc[train_only, "oof_group"]
+    parents = folds.loc[train_only, "parent"].replace("", None).fillna(folds["topic_id"]).nunique()
+    assert groups.nunique() == min(OOF_GROUPS, parents) and groups.between(0, OOF_GROUPS - 1).all()
+    siblings = folds[train_only & (folds["parent"] != "")].groupby("parent")["oof_group"].nunique()
+    assert (siblings == 1).all()
+
+
 def test_group_by_channel_keeps_channels_whole(data):
     folds = categorised(make_folds(data, n_splits=2, group="channel"), data)
     split = folds[folds["fold"] != TRAIN_ONLY]
@@ -38,3 +51,11 @@ def test_split_categories_and_errors(data):
     assert valid and not train & valid
     with pytest.raises(ValueError, match="fold 7 is not in the folds table"):
         split_topics(make_folds(data, n_splits=3), 7)
+
+
+def test_a_folds_table_saved_before_out_of_fold_groups_reads_without_groups(data, tmp_path):
+    folds = make_folds(data, n_splits=3)
+    save_folds(folds.drop(columns="oof_group"), tmp_path)
+    assert (load_folds(tmp_path)["oof_group"] == -1).all()
+    save_folds(folds, tmp_path)
+    pd.testing.assert_frame_equal(load_folds(tmp_path), folds)

@@ -3,31 +3,40 @@ import pytest
 
 from utils import reranker
 from utils.candidates import assign_retrievers
-from utils.folds import TRAIN_ONLY, holdout_plan
+from utils.folds import TRAIN_ONLY, Holdout, holdout_plan
 from utils.postprocess import PostProcess
 
-FOLDS = pd.DataFrame({"topic_id": ["s", "v1", "v2", "a", "b", "c", "d"],
-                      "fold": [TRAIN_ONLY, 0, 0, 1, 2, 3, 4]})
+FOLDS = pd.DataFrame({"topic_id": ["s", "r", "q", "v1", "v2", "a", "b", "c", "d"],
+                      "fold": [TRAIN_ONLY, TRAIN_ONLY, TRAIN_ONLY, 0, 0, 1, 2, 3, 4],
+                      "oof_group": [0, 1, 2, -1, -1, -1, -1, -1, -1]})
 
 
 def test_holdout_plan_leaves_each_group_out_with_the_validation_fold():
-    assert holdout_plan(FOLDS, 0, 0) == {"main": [0]}
-    assert holdout_plan(FOLDS, 0, 2) == {"main": [0], "oof1": [0, 1, 3], "oof2": [0, 2, 4]}
-    assert holdout_plan(FOLDS, 2, 4)["oof4"] == [2, 4]  # plain k-fold over the other folds
+    assert holdout_plan(FOLDS, 0, 0) == {"main": Holdout([0])}
+    assert holdout_plan(FOLDS, 0, 2) == {"main": Holdout([0]), "oof1": Holdout([0, 1, 3], [0, 2]),
+                                         "oof2": Holdout([0, 2, 4], [1])}
+    assert holdout_plan(FOLDS, 2, 4)["oof4"] == Holdout([2, 4], [])  # k-fold over the other folds
+    assert holdout_plan(FOLDS, 0, 2)["oof1"].topics(FOLDS) == {"s", "q", "v1", "v2", "a", "c"}
+    assert holdout_plan(FOLDS.drop(columns="oof_group"), 0, 1)["oof1"] == Holdout([0, 1, 2, 3, 4])
     with pytest.raises(ValueError, match="between 0 and 4"):
         holdout_plan(FOLDS, 0, 5)
+    held = Holdout([0, 3], [1])
+    assert Holdout.from_dict(held.as_dict()) == held and "holdout_groups" not in Holdout([0]).as_dict()
 
 
 def test_topics_go_to_a_retriever_that_never_trained_on_them():
     plan = holdout_plan(FOLDS, 0, 2)
     serving = assign_retrievers([*FOLDS["topic_id"], "unlabelled"], FOLDS, plan).set_index("topic_id")
-    assert serving["retriever"].to_dict() == {"s": "main", "v1": "main", "v2": "main", "a": "oof1",
-                                              "b": "oof2", "c": "oof1", "d": "oof2",
-                                              "unlabelled": "main"}
-    assert serving.loc[serving["in_fold"]].index.tolist() == ["s"]
+    assert serving["retriever"].to_dict() == {"s": "oof1", "r": "oof2", "q": "oof1", "v1": "main",
+                                              "v2": "main", "a": "oof1", "b": "oof2", "c": "oof1",
+                                              "d": "oof2", "unlabelled": "main"}
+    assert not serving["in_fold"].any()
     # without out-of-fold retrievers, the other folds are in-fold candidates of the main one
     alone = assign_retrievers(FOLDS["topic_id"], FOLDS, {"main": [0]}).set_index("topic_id")
     assert alone.loc[["a", "b", "s"], "in_fold"].all() and not alone.loc[["v1", "v2"], "in_fold"].any()
+    # a folds table without out-of-fold groups: training-only topics stay in-fold with main
+    old = assign_retrievers(FOLDS["topic_id"], FOLDS.drop(columns="oof_group"), plan).set_index("topic_id")
+    assert old.loc[["s", "r"], "retriever"].eq("main").all() and old.loc[["s", "r"], "in_fold"].all()
 
 
 @pytest.fixture
@@ -42,11 +51,16 @@ def candidates():
     return frame.merge(serving, on="topic_id")
 
 
-def test_training_topics_exclude_validation_always_training_and_in_fold(candidates):
-    assert reranker.training_topics(candidates, FOLDS, 0) == {"a", "b", "c", "d"}
+def test_training_topics_exclude_validation_and_in_fold(candidates):
+    assert reranker.training_topics(candidates, FOLDS, 0) == {"s", "r", "q", "a", "b", "c", "d"}
     in_fold = candidates.assign(in_fold=candidates["topic_id"].isin(["a", "s"]))
-    assert reranker.training_topics(in_fold, FOLDS, 0) == {"b", "c", "d"}
-    assert reranker.training_topics(in_fold, FOLDS, 0, in_fold_too=True) == {"a", "b", "c", "d"}
+    assert reranker.training_topics(in_fold, FOLDS, 0) == {"r", "q", "b", "c", "d"}
+    assert reranker.training_topics(in_fold, FOLDS, 0, in_fold_too=True) == {"r", "q", "a", "b", "c", "d"}
+    topics = pd.DataFrame({"id": FOLDS["topic_id"], "category": ["source"] * 3 + ["aligned"] * 6})
+    assert reranker.training_topics(candidates, FOLDS, 0, categories=["aligned"], topics=topics) == {
+        "a", "b", "c", "d"}
+    with pytest.raises(ValueError, match="pass topics="):
+        reranker.training_topics(candidates, FOLDS, 0, categories=["aligned"])
 
 
 def test_training_pairs_top_k_missed_links_and_negative_sampling(candidates):
@@ -62,6 +76,10 @@ def test_training_pairs_top_k_missed_links_and_negative_sampling(candidates):
     sampled = reranker.training_pairs(candidates, links, {"a", "b", "c", "d"}, reranker.RerankerConfig(
         train_top_k=5, negatives_per_positive=1))
     assert (sampled["label"] == 1).sum() == 8 and (sampled["label"] == 0).sum() == 8
+    capped = reranker.training_pairs(candidates, links, {"a", "b", "c", "d"}, reranker.RerankerConfig(
+        train_top_k=5, negatives_per_positive=1, max_pairs=5))
+    assert len(capped) == 5 and set(zip(capped["topic_id"], capped["content_id"])) <= set(
+        zip(sampled["topic_id"], sampled["content_id"]))
 
 
 def test_rank_is_written_in_front_of_the_candidate_text():

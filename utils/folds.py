@@ -6,31 +6,43 @@
   topic, or by channel (``group="channel"``: whole curricula are held out, the harder and
   more honest test of unseen channels);
 - correlated topics of other categories are training (fold ``-1``); topics without
-  correlations are not in the table (nothing to train or score on).
+  correlations are not in the table (nothing to train or score on);
+- every training-only topic also gets an out-of-fold group (``oof_group``, 0 to
+  :data:`OOF_GROUPS` - 1; siblings, the topics of one parent, share one), so the out-of-fold
+  retrievers can leave some of them out too (:func:`holdout_plan`) and stage 2 learns from
+  the candidates of thousands of training-only topics of many channels and languages, not
+  only from the split topics of the other folds.
 
 Stage 1 and stage 2 both read this table, so the validation topics are never seen by either.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 from .data import LECRData
 
 TRAIN_ONLY = -1
+OOF_GROUPS = 12
+"""Out-of-fold groups of the training-only topics: 12 divide evenly among 1, 2, 3, 4 or 6
+out-of-fold retrievers."""
 
 
 def make_folds(data: LECRData, n_splits: int = 5, group: str = "topic",
                categories: list[str] | None = None, seed: int = 42) -> pd.DataFrame:
-    """Assign each correlated topic a fold (``-1``: always training); see the module doc."""
+    """Assign each correlated topic a fold (``-1``: always training) and the training-only
+    ones an out-of-fold group (``oof_group``; ``-1`` for the split topics); see the module
+    doc."""
     if group not in ("topic", "channel"):
         raise ValueError(f"group must be 'topic' or 'channel', not {group!r}")
     categories = categories or sorted(set(data.topics["category"]) - {"source"})
     topics = data.topics[data.topics["id"].isin(set(data.correlations["topic_id"]))]
-    topics = topics[["id", "channel", "category", "language"]].reset_index(drop=True)
+    topics = topics[["id", "channel", "category", "language", "parent"]].reset_index(drop=True)
     split = topics["category"].isin(categories) & (topics["category"] != "source")
     folds = pd.Series(TRAIN_ONLY, index=topics.index, dtype="int64")
     pool = topics[split]
@@ -44,7 +56,23 @@ def make_folds(data: LECRData, n_splits: int = 5, group: str = "topic",
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for fold, (_, valid) in enumerate(splitter.split(pool, pool["language"], groups)):
         folds.loc[pool.index[valid]] = fold
-    return pd.DataFrame({"topic_id": topics["id"], "fold": folds})
+    return pd.DataFrame({"topic_id": topics["id"], "fold": folds,
+                         "oof_group": oof_groups(topics, folds == TRAIN_ONLY)})
+
+
+def oof_groups(topics: pd.DataFrame, train_only: pd.Series) -> np.ndarray:
+    """:data:`OOF_GROUPS` groups of the ``train_only`` rows of ``topics`` (``-1`` elsewhere),
+    siblings together (grouped by parent; a root by itself), of balanced sizes."""
+    out = np.full(len(topics), -1, dtype="int64")
+    pool = topics[train_only.to_numpy()]
+    parents = pool["parent"].where(pool["parent"] != "", pool["id"])
+    n = min(OOF_GROUPS, parents.nunique())
+    if n >= 2:
+        for number, (_, part) in enumerate(GroupKFold(n_splits=n).split(pool, groups=parents)):
+            out[np.flatnonzero(train_only.to_numpy())[part]] = number
+    elif len(pool):
+        out[train_only.to_numpy()] = 0
+    return out
 
 
 def save_folds(folds: pd.DataFrame, work: Path) -> Path:
@@ -54,12 +82,16 @@ def save_folds(folds: pd.DataFrame, work: Path) -> Path:
 
 
 def load_folds(work: Path) -> pd.DataFrame:
-    """The folds table written by ``02_cv_split`` (clear error if that notebook has not run)."""
+    """The folds table written by ``02_cv_split`` (clear error if that notebook has not run;
+    a table written before ``oof_group`` existed reads as one without groups)."""
     path = Path(work) / "folds.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no folds table; run notebooks/02_cv_split.ipynb "
                                 f"first (or `python -m utils.run --only 02`).")
-    return pd.read_csv(path, dtype={"topic_id": str, "fold": "int64"})
+    folds = pd.read_csv(path, dtype={"topic_id": str, "fold": "int64", "oof_group": "int64"})
+    if "oof_group" not in folds:
+        folds["oof_group"] = -1
+    return folds
 
 
 def split_topics(folds: pd.DataFrame, valid_fold: int) -> tuple[set[str], set[str]]:
@@ -71,21 +103,55 @@ def split_topics(folds: pd.DataFrame, valid_fold: int) -> tuple[set[str], set[st
     return set(folds.loc[~valid, "topic_id"]), set(folds.loc[valid, "topic_id"])
 
 
-def holdout_plan(folds: pd.DataFrame, valid_fold: int, oof_groups: int = 0) -> dict[str, list[int]]:
-    """Which folds each retriever must not train on: ``{"main": [valid], "oof1": [...], ...}``.
+@dataclass(frozen=True)
+class Holdout:
+    """What one retriever leaves out of its training: the split topics of ``folds`` and the
+    training-only topics of out-of-fold ``groups``."""
+
+    folds: tuple[int, ...]
+    groups: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "folds", tuple(sorted(int(f) for f in self.folds)))
+        object.__setattr__(self, "groups", tuple(sorted(int(g) for g in self.groups)))
+
+    def mask(self, folds: pd.DataFrame) -> np.ndarray:
+        """Which rows of the folds table this retriever leaves out."""
+        group = folds["oof_group"] if "oof_group" in folds else pd.Series(-1, index=folds.index)
+        return (folds["fold"].isin(self.folds)
+                | ((folds["fold"] == TRAIN_ONLY) & group.isin(self.groups))).to_numpy()
+
+    def topics(self, folds: pd.DataFrame) -> set[str]:
+        return set(folds.loc[self.mask(folds), "topic_id"])
+
+    def as_dict(self) -> dict:
+        """As ``fit.json`` records it (no ``holdout_groups`` when there are none)."""
+        return {"holdout_folds": list(self.folds),
+                **({"holdout_groups": list(self.groups)} if self.groups else {})}
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "Holdout":
+        return cls(saved["holdout_folds"], saved.get("holdout_groups", ()))
+
+
+def holdout_plan(folds: pd.DataFrame, valid_fold: int, oof_groups: int = 0) -> dict[str, Holdout]:
+    """What each retriever must not train on: ``{"main": Holdout([valid]), "oof1": ...}``.
 
     The main retriever leaves out the validation fold. Each of ``oof_groups`` out-of-fold
-    retrievers also leaves out one group of the other folds (fold ``f`` goes to group ``i``
-    when it is the i-th remaining fold, round robin), so every training topic of the
-    reranker gets candidates from a retriever that never saw it; ``oof_groups`` equal to the
-    number of remaining folds is plain k-fold.
+    retrievers also leaves out one share of the other folds (fold ``f`` goes to retriever
+    ``i`` when it is the i-th remaining fold, round robin) and one share of the training-only
+    topics (out-of-fold group ``g`` goes to retriever ``g % oof_groups``), so every training
+    topic of stage 2 gets candidates from a retriever that never saw it; ``oof_groups``
+    equal to the number of remaining folds is plain k-fold.
     """
     split_topics(folds, valid_fold)  # checks the fold exists
     others = sorted(set(folds["fold"]) - {TRAIN_ONLY, valid_fold})
     if oof_groups < 0 or oof_groups > len(others):
         raise ValueError(f"oof_groups must be between 0 and {len(others)} (the folds other than "
                          f"the validation fold {valid_fold}), not {oof_groups}")
-    plan = {"main": [valid_fold]}
-    for group in range(oof_groups):
-        plan[f"oof{group + 1}"] = sorted([valid_fold, *others[group::oof_groups]])
+    groups = sorted(set(folds["oof_group"]) - {-1}) if "oof_group" in folds else []
+    plan = {"main": Holdout([valid_fold])}
+    for i in range(oof_groups):
+        plan[f"oof{i + 1}"] = Holdout([valid_fold, *others[i::oof_groups]],
+                                      [g for g in groups if g % oof_groups == i])
     return plan

@@ -31,6 +31,7 @@ from sentence_transformers.base.sampler import DefaultBatchSampler
 
 from . import search
 from .candidates import dense_candidates
+from .folds import Holdout
 from .metrics import KS, recall_at_k
 from .text import TextConfig
 
@@ -324,15 +325,15 @@ HISTORY_FILE = "history.csv"
 
 
 def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame,
-        config: RetrieverConfig, out_dir, holdout: list[int], rounds: int | None = None,
+        config: RetrieverConfig, out_dir, holdout: Holdout | list[int], rounds: int | None = None,
         report: Callable[[SentenceTransformer], pd.Series] | None = None,
         resume: bool = False, text: TextConfig = TextConfig(),
         ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
-    from ``pool`` with the model of the round before. ``holdout`` (the folds no pair comes
-    from) and ``text`` (the settings ``pairs``' texts were built with, which inference must
+    from ``pool`` with the model of the round before. ``holdout`` (what no pair comes from:
+    a :class:`~utils.folds.Holdout`, or a list of folds) and ``text`` (the settings ``pairs``' texts were built with, which inference must
     repeat: :func:`text_config`) are recorded in each round's ``fit.json``. ``report(model)``
     runs after each round (e.g. validation recall). With ``resume``, a round whose saved
     ``fit.json`` matches these settings is loaded instead of trained (a Kaggle session that
@@ -341,7 +342,8 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     """
     out_dir = Path(out_dir)
     rounds = rounds or config.rounds
-    stamp = {"config": config.as_dict(), "holdout_folds": sorted(holdout), "pairs": len(pairs),
+    holdout = holdout if isinstance(holdout, Holdout) else Holdout(holdout)
+    stamp = {"config": config.as_dict(), **holdout.as_dict(), "pairs": len(pairs),
              "base_model": str(base_model), "text": text.as_dict()}
     model = load_model(base_model, config.max_length)
     history, reports, trained_one = [], {}, False
@@ -395,8 +397,8 @@ def saved_rounds(folder) -> list[Path]:
     return sorted(Path(folder).glob("round[0-9]*"), key=lambda p: int(p.name[5:]))
 
 
-def trained(retriever_dir) -> dict[str, tuple[Path, list[int]]]:
-    """``{name: (last round's folder, held-out folds)}`` for each retriever under ``retriever_dir``.
+def trained(retriever_dir) -> dict[str, tuple[Path, Holdout]]:
+    """``{name: (last round's folder, what it left out)}`` for each retriever under ``retriever_dir``.
 
     ``main`` is ``retriever_dir/round*`` (notebook 03's validated retriever), ``oofN`` its
     out-of-fold siblings ``retriever_dir/oofN/round*``.
@@ -406,7 +408,7 @@ def trained(retriever_dir) -> dict[str, tuple[Path, list[int]]]:
                          *sorted((p.name, p) for p in Path(retriever_dir).glob("oof*"))]:
         rounds = [p for p in saved_rounds(folder) if (p / FIT_FILE).is_file()]
         if rounds:
-            found[name] = (rounds[-1], json.loads((rounds[-1] / FIT_FILE).read_text())["holdout_folds"])
+            found[name] = (rounds[-1], Holdout.from_dict(json.loads((rounds[-1] / FIT_FILE).read_text())))
     if "main" not in found:
         raise FileNotFoundError(f"{retriever_dir}: no trained retriever; run "
                                 f"notebooks/03_retriever_training.ipynb first.")
