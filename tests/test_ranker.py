@@ -5,7 +5,8 @@ from sklearn.metrics import roc_auc_score
 
 from utils import reranker
 from utils.postprocess import PostProcess
-from utils.ranker import FEATURES, FeatureRanker, RankerConfig, features, importances
+from utils.data import LECRData
+from utils.ranker import FEATURES, GROUPS, FeatureRanker, RankerConfig, features, importances
 
 
 def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
@@ -21,7 +22,41 @@ def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
     stacked = features(candidates.set_axis([0] * len(candidates)), data)  # a non-unique index
     pd.testing.assert_frame_equal(stacked.reset_index(drop=True), found.reset_index(drop=True))
     without_tfidf = features(candidates.drop(columns=["tfidf_rank", "tfidf_score"]), data)
-    assert without_tfidf[["tfidf_rank", "tfidf_score", "tfidf_gap"]].isna().all().all()
+    assert without_tfidf[["tfidf_rank", "tfidf_score", "tfidf_gap", "tfidf_best"]].isna().all().all()
+    # a ranker trained without TF-IDF leaves its features out (missing everywhere: nothing to learn)
+    plain = candidates.drop(columns=["tfidf_rank", "tfidf_score"])
+    model = FeatureRanker.fit(plain, data, RankerConfig(max_iter=5, min_samples_leaf=5))
+    assert {"tfidf_rank", "tfidf_score", "tfidf_gap", "tfidf_best"} <= set(model.config.drop)
+    assert model.score(plain, data)["score"].between(0, 1).all()
+
+
+def test_the_topic_range_lengths_category_and_title_features_on_a_hand_made_case():
+    topics = pd.DataFrame({"id": ["t1", "t2"], "title": ["3: Fractions", "Shapes"],
+                           "description": ["", "Circles and squares"], "category": ["aligned", "source"],
+                           "level": [2, 1], "language": ["en", "en"]})
+    content = pd.DataFrame({"id": ["a", "b", "c"], "title": ["3.1 fractions of a whole", "Fractions", "Squares"],
+                            "description": ["", "halves", ""], "kind": ["video", "exercise", "html5"],
+                            "text": ["", "", "some text"], "language": ["en"] * 3})
+    data = LECRData("hand-made", topics, content, pd.DataFrame(columns=["topic_id", "content_ids"]),
+                    pd.DataFrame(columns=["topic_id", "content_ids"]))
+    candidates = pd.DataFrame({"topic_id": ["t1", "t1", "t2"], "content_id": ["a", "b", "c"],
+                               "rank": [1, 2, 1], "votes": [2, 1, 1], "mean_score": [0.8, 0.5, 0.6],
+                               "retriever_rank": [1.0, 2.0, 1.0], "retriever_score": [0.9, 0.5, 0.6],
+                               "tfidf_rank": [1.0, np.nan, np.nan], "tfidf_score": [0.7, np.nan, np.nan]})
+    found = features(candidates, data)
+    assert found["retriever_best"].tolist() == [0.9, 0.9, 0.6]
+    assert found["retriever_worst"].tolist() == [0.5, 0.5, 0.6]
+    assert found["tfidf_best"].iloc[:2].tolist() == [0.7, 0.7] and np.isnan(found["tfidf_best"].iloc[2])
+    assert found["title_length"].tolist() == [12, 12, 6] and found["description_length"].tolist() == [0, 0, 19]
+    assert found["content_title_length"].tolist() == [24, 9, 7] and found["text_length"].tolist() == [0, 0, 9]
+    assert found["content_description_length"].tolist() == [0, 6, 0]
+    assert found["category"].tolist() == [1, 1, 0]  # utils.data.CATEGORIES: source, aligned, ...
+    assert found["starts_same"].tolist() == [0, 0, 0]  # "3:" against "3.1" and "fractions"
+    assert found["same_chapter"].iloc[0] == 1 and found["same_chapter"].iloc[1:].isna().all()
+    renamed = topics.assign(title=["Fractions", "squares and more"])
+    again = features(candidates, LECRData("hand-made", renamed, content, data.correlations, data.sample_submission))
+    assert again["starts_same"].tolist() == [0, 1, 1]  # first words, case aside
+    assert set(FEATURES) >= {name for group in GROUPS.values() for name in group}
 
 
 def test_feature_ranker_learns_saves_and_scores_through_the_reranker_api(recalled, tmp_path):
@@ -47,7 +82,7 @@ def test_feature_ranker_learns_saves_and_scores_through_the_reranker_api(recalle
 def test_a_ranker_trained_on_other_features_says_so(recalled):
     candidates, data = recalled
     model = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=5, min_samples_leaf=5))
-    model.estimator.feature_names_in_ = np.array(FEATURES[:-1], dtype=object)  # an older version's
+    model.estimator.feature_names_in_ = np.array(FEATURES[1:], dtype=object)  # an older version's
     with pytest.raises(ValueError, match="retrain it with notebooks/05_reranker.ipynb"):
         model.score(candidates, data)
 
@@ -73,8 +108,8 @@ def test_a_ranker_without_the_frame_features_scores_each_topic_as_in_any_frame(r
     np.testing.assert_allclose(alone.loc[together.index, "score"], together)
     folder = reranker.save(model, tmp_path / "frame-free", model.config, PostProcess(0.5))
     loaded, saved, _ = reranker.load(folder)
-    assert saved == config
+    assert saved == model.config and set(model.config.drop) >= set(config.drop)
     np.testing.assert_allclose(loaded.score(candidates, data)["score"], together)
-    assert list(importances(loaded, candidates, data).index.sort_values()) == sorted(config.columns)
+    assert list(importances(loaded, candidates, data).index.sort_values()) == sorted(model.config.columns)
     with pytest.raises(ValueError, match="names no feature"):
         RankerConfig(drop=("hubs",))

@@ -29,6 +29,7 @@ linked only to new topics, would all look unpopular to it.
 
 from __future__ import annotations
 
+import logging
 import pickle
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -37,7 +38,9 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from .data import KINDS
+from .data import CATEGORIES, KINDS
+
+log = logging.getLogger(__name__)
 
 MODEL_FILE = "ranker.pkl"
 """The fitted estimator (pickle: load only folders you trust, as with any pickle)."""
@@ -47,7 +50,25 @@ SCORES = ["rank", "votes", "mean_score", "tfidf_rank", "tfidf_score", "retriever
 """Recall's columns (notebook 04, ``candidates.recall``); a retriever that did not run
 (TF-IDF off) leaves its columns missing, which the trees take as missing values."""
 FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap", "candidates",
-            "hub", "item_gap", "kind", "has_description", "level", "topic_has_description"]
+            "hub", "item_gap", "kind", "has_description", "level", "topic_has_description",
+            "retriever_best", "retriever_worst", "tfidf_best", "title_length", "description_length",
+            "content_title_length", "content_description_length", "text_length", "category",
+            "starts_same", "same_chapter"]
+CATEGORICAL = ("kind", "category")
+"""Features the trees split as categories (codes of :data:`~utils.data.KINDS` and
+:data:`~utils.data.CATEGORIES`; missing for a value outside them)."""
+GROUPS = {
+    "topic's range": ("retriever_best", "retriever_worst", "tfidf_best"),
+    "lengths": ("title_length", "description_length", "content_title_length",
+                "content_description_length", "text_length"),
+    "category": ("category",),
+    "titles": ("starts_same", "same_chapter"),
+    "frame": ("hub", "item_gap"),
+}
+"""Named groups of :data:`FEATURES`, for ``RankerConfig(drop=GROUPS[...])`` and their
+measurement (``bench/ranker_features.py``)."""
+CHAPTER = r"^\s*(\d+)[.:)\s-]"
+"""A title's leading number (``3: Fractions``, ``3.2 Decimals``): its chapter."""
 
 
 @dataclass
@@ -65,8 +86,9 @@ class RankerConfig:
     l2_regularization: float = 1.0
     seed: int = 42
     drop: tuple[str, ...] = ()
-    """Features of :data:`FEATURES` left out, e.g. ``("hub", "item_gap")``: a ranker whose
-    scores do not depend on the frame of topics scored together (see the module doc)."""
+    """Features of :data:`FEATURES` left out, e.g. ``GROUPS["frame"]`` (``("hub", "item_gap")``):
+    a ranker whose scores do not depend on the frame of topics scored together (see the
+    module doc)."""
 
     def __post_init__(self):
         self.drop = tuple(self.drop)  # a list read back from JSON
@@ -114,6 +136,26 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     found["has_description"] = (candidates["content_id"].map(content["description"]) != "").astype(float)
     found["level"] = candidates["topic_id"].map(topics["level"]).astype(float)
     found["topic_has_description"] = (candidates["topic_id"].map(topics["description"]) != "").astype(float)
+    for column in ("retriever_score", "tfidf_score"):  # the topic's range of scores
+        values = found[column] if column in candidates else pd.Series(np.nan, index=found.index)
+        best_value = values.groupby(candidates["topic_id"].to_numpy()).transform("max")
+        found[column.replace("score", "best")] = best_value.to_numpy()
+        if column == "retriever_score":
+            found["retriever_worst"] = values.groupby(candidates["topic_id"].to_numpy()).transform("min").to_numpy()
+    topic_title = candidates["topic_id"].map(topics["title"])
+    content_title = candidates["content_id"].map(content["title"])
+    found["title_length"] = topic_title.str.len().astype(float)
+    found["description_length"] = candidates["topic_id"].map(topics["description"]).str.len().astype(float)
+    found["content_title_length"] = content_title.str.len().astype(float)
+    found["content_description_length"] = candidates["content_id"].map(content["description"]).str.len().astype(float)
+    found["text_length"] = candidates["content_id"].map(content["text"]).str.len().astype(float)
+    category = pd.Categorical(candidates["topic_id"].map(topics["category"]), categories=CATEGORIES)
+    found["category"] = np.where(category.codes < 0, np.nan, category.codes)
+    first_word = [title.str.split(n=1).str[0].str.casefold() for title in (topic_title, content_title)]
+    found["starts_same"] = (first_word[0] == first_word[1]).astype(float)
+    chapters = [title.str.extract(CHAPTER, expand=False).astype(float) for title in (topic_title, content_title)]
+    found["same_chapter"] = np.where(chapters[0].isna() | chapters[1].isna(), np.nan,
+                                     (chapters[0] == chapters[1]).astype(float))
     return found[FEATURES]
 
 
@@ -129,20 +171,27 @@ class FeatureRanker:
             config: RankerConfig = RankerConfig()) -> "FeatureRanker":
         """Train on ``candidates``: every candidate of the training topics and only those
         (``label``: notebook 04's), since features are computed over the frame passed, as
-        :meth:`score` computes them over the topics it predicts."""
+        :meth:`score` computes them over the topics it predicts. A feature missing on every
+        training candidate (TF-IDF off, no title with a chapter number) carries nothing to
+        learn: it is added to the config's ``drop``, so scoring leaves it out too."""
         labels = candidates["label"]
         if labels.nunique() < 2:
             raise ValueError(f"the feature ranker needs positive and negative candidates; the "
                              f"{candidates['topic_id'].nunique()} training topics have "
                              f"{len(labels)} candidates, all labelled "
                              f"{labels.iloc[0] if len(labels) else '-'}")
+        found = features(candidates, data)
+        empty = tuple(name for name in config.columns if found[name].isna().all())
+        if empty:
+            log.info("feature ranker: %s missing on every training candidate, left out", empty)
+            config = RankerConfig.from_dict({**config.as_dict(), "drop": (*config.drop, *empty)})
         columns = config.columns
         estimator = HistGradientBoostingClassifier(
             max_iter=config.max_iter, learning_rate=config.learning_rate,
             max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
             l2_regularization=config.l2_regularization, random_state=config.seed,
-            categorical_features=[name == "kind" for name in columns], early_stopping=False)
-        estimator.fit(features(candidates, data)[columns], labels)
+            categorical_features=[name in CATEGORICAL for name in columns], early_stopping=False)
+        estimator.fit(found[columns], labels)
         return cls(estimator, config)
 
     def score(self, candidates: pd.DataFrame, data) -> pd.DataFrame:

@@ -1,0 +1,107 @@
+"""Honest F2 of feature-ranker variants, fold by fold: which features and training topics help.
+
+    python bench/ranker_variants.py --data ../shared/data/minilecr --work /tmp/quality --folds 0 1 2 3 4
+
+For each fold folder that ``bench/quality.py`` left (``WORK/fold{f}``: notebook 04's
+candidates, the folds, notebook 05's choice of rules), this trains notebook 05's feature
+ranker and variants of it on the same fold, scores the validation topics together as 05
+does, and reports the honest F2 (:func:`utils.tuning.crossfit`: the rule chosen on other
+validation topics, among the rule families 05 chose from). With two folds or more it also
+reports the F2 when the rule is chosen on the other folds (:func:`utils.tuning.transfer`).
+The variants:
+
+- ``notebook 05``: every feature, every out-of-fold training topic (as the notebook);
+- ``without <group>``: one group of :data:`utils.ranker.GROUPS` left out;
+- ``split topics only``: trained on the topics of the split categories alone (stage 2's
+  training topics before out-of-fold groups);
+- ``without source``: trained without the ``source`` trees' topics;
+- ``before``: the ranker of commit 4bbb91c: its features (no group of this change), trained
+  on the split topics only, its rule chosen among absolute and relative thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+
+from utils import reranker, tuning  # noqa: E402
+from utils.data import load_competition  # noqa: E402
+from utils.folds import TRAIN_ONLY, load_folds, split_topics  # noqa: E402
+from utils.ranker import GROUPS, FeatureRanker, RankerConfig  # noqa: E402
+
+NEW_GROUPS = ("topic's range", "lengths", "category", "titles")
+"""The feature groups added after 4bbb91c."""
+
+
+def variants(split_categories: list[str]) -> dict[str, dict]:
+    """``{name: {"drop": features, "categories": training topics' categories or None,
+    "families": rule families or None (notebook 05's)}}``."""
+    found = {"notebook 05": {}}
+    found.update({f"without {name}": {"drop": GROUPS[name]} for name in GROUPS})
+    found["split topics only"] = {"categories": split_categories}
+    found["without source"] = {"categories": ["aligned", "supplemental"]}
+    found["before"] = {"drop": tuple(f for g in NEW_GROUPS for f in GROUPS[g]),
+                       "categories": split_categories, "families": ["threshold", "relative"]}
+    return found
+
+
+def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConfig(),
+                names=None) -> tuple[dict[str, tuning.RuleTable], dict[str, list]]:
+    """``({variant: rule table on the fold's validation topics}, {variant: its families})``."""
+    candidates = pd.read_parquet(folder / "candidates.parquet")
+    folds = load_folds(folder)
+    chosen = json.loads((folder / "reranker" / reranker.SELECTED_FILE).read_text())
+    families, blends = chosen.get("rules"), chosen.get("blends", [0.0])
+    split = sorted(set(data.topics.set_index("id").loc[
+        folds.loc[folds["fold"] != TRAIN_ONLY, "topic_id"], "category"]))
+    _, valid_topics = split_topics(folds, fold)
+    valid = candidates[candidates["topic_id"].isin(valid_topics)]
+    truth = data.correlations[data.correlations["topic_id"].isin(valid_topics)]
+    tables, rules = {}, {}
+    for name, variant in variants(split).items():
+        if names and name not in names:
+            continue
+        topics = reranker.training_topics(candidates, folds, fold, categories=variant.get("categories"),
+                                          topics=data.topics)
+        model = FeatureRanker.fit(candidates[candidates["topic_id"].isin(topics)], data,
+                                  RankerConfig(**{**config.as_dict(), "drop": variant.get("drop", ())}))
+        rules[name] = variant.get("families") or families
+        tables[name] = tuning.rule_table(model.score(valid, data), truth, rules[name], blends=blends)
+    return tables, rules
+
+
+def main(argv=None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="the competition folder the folds were run on")
+    parser.add_argument("--work", required=True, help="bench/quality.py's working folder (fold{f}/ inside)")
+    parser.add_argument("--folds", type=int, nargs="+", required=True)
+    parser.add_argument("--variants", nargs="+", help="only these variants (names as printed)")
+    args = parser.parse_args(argv)
+    data = load_competition(args.data)
+    honest, tables = {}, {}
+    for fold in args.folds:
+        tables[fold], _ = fold_tables(Path(args.work) / f"fold{fold}", data, fold, names=args.variants)
+        honest[f"fold {fold}"] = {name: tuning.crossfit({name: table}).quality()["f2"]
+                                  for name, table in tables[fold].items()}
+        print(f"fold {fold} done", flush=True)
+    table = pd.DataFrame(honest)
+    table["mean"] = table.mean(axis=1)
+    if len(args.folds) > 1:
+        moved = tuning.transfer(tables)
+        table["rule from other folds (mean)"] = moved[moved["model"] != "selected"].groupby(
+            "model")["f2"].mean()
+    print("| variant (honest F2) | " + " | ".join(table.columns) + " |")
+    print("|---" * (len(table.columns) + 1) + "|")
+    for name, row in table.iterrows():
+        print(f"| {name} | " + " | ".join(f"{value:.4f}" for value in row) + " |")
+    return table
+
+
+if __name__ == "__main__":
+    main()
