@@ -112,6 +112,10 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="embedding batch")
     parser.add_argument("--rerank-batch-size", type=int, default=128)
     parser.add_argument("--query-chunk", type=int, default=1024)
+    parser.add_argument("--neighbours", type=int, default=0,
+                        help="the second degree: content of each topic's N nearest known topics")
+    parser.add_argument("--link-counts", action="store_true",
+                        help="count the known topics alike that link each candidate")
     parser.add_argument("--baseline-items", type=int, default=4096,
                         help="texts (and pairs) in the raw forward-pass comparison")
     parser.add_argument("--out", help="submission file (default: WORK/bench-submission.csv)")
@@ -137,9 +141,12 @@ def main(argv=None) -> None:
           f"retriever {retriever_path}, k={args.k}, max length {args.max_length}, "
           f"batch {args.batch_size}")
 
+    known = topics[topics["id"].isin(data.correlations["topic_id"]) & ~topics["id"].isin(queries["id"])]
     fused, _ = candidates.recall(queries, content, {"main": retriever_path}, k=args.k,
                                  max_length=args.max_length, batch_size=args.batch_size,
-                                 query_chunk=args.query_chunk, timer=timer)
+                                 query_chunk=args.query_chunk, timer=timer,
+                                 neighbours=args.neighbours, known={"main": known}, links=data.links,
+                                 topic_table=data.topics if args.link_counts else None)
     with timer.stage("load the reranker"):
         if args.reranker:
             cross, config, rule = reranker.load(args.reranker)

@@ -80,8 +80,9 @@ def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeli
 
     work, data = pipeline
     found = pd.read_parquet(work / "candidates.parquet")
-    for source_ in ("tfidf", "retriever"):
+    for source_ in ("tfidf", "retriever", "neighbours"):
         assert {f"{source_}_rank", f"{source_}_score"} <= set(found.columns)
+    assert found["neighbours_rank"].notna().any() and found["title_links"].ge(0).any()
     assert found.groupby("topic_id").size().max() <= 20
     assert not found.duplicated(["topic_id", "content_id"]).any()
     language = data.content.set_index("id")["language"]
@@ -120,8 +121,8 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     model, saved, rule = reranker.load(folder)  # reloads offline, with its settings
     assert saved.max_length == 32 and saved.train_top_k == 3
     texts = TextConfig().as_dict()  # 03's, recorded by 03, 04 and 05 for 06 to rebuild
-    assert reranker.settings(folder)["recall"] == {"top_k": 20, "tfidf": True, "max_length": 32,
-                                                   "text": texts}
+    assert reranker.settings(folder)["recall"] == {"top_k": 20, "tfidf": True, "neighbours": 5,
+                                                   "link_counts": True, "max_length": 32, "text": texts}
     assert json.loads((work / "retriever" / "round2" / "fit.json").read_text())["text"] == texts
     report = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
     valid = found[found["topic_id"].isin(valid_topics)]

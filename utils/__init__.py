@@ -12,8 +12,14 @@ Modules (each does one job):
 - ``folds``   : the cross-validation split every stage shares.
 - ``retriever``: bi-encoder training (sampler, hard negatives, boost rounds, recall).
 - ``search``  : embeddings and chunked same-language top-K search.
-- ``candidates``: TF-IDF and dense candidates, their fusion, stage-1-only F2.
-- ``postprocess``: thresholds tuned for mean F2, at least one item per topic.
+- ``candidates``: TF-IDF, dense and second-degree candidates, their fusion, link counts,
+  stage-1-only F2.
+- ``reranker``: stage 2's cross-encoder, its training topics and pairs, saving and loading.
+- ``ranker``  : stage 2's gradient-boosted feature ranker.
+- ``postprocess``: the selection rules (thresholds, top-n, expected F2), never a topic empty.
+- ``tuning``  : rules and models chosen on validation topics, with honest (cross-fitted) F2.
+- ``submission``, ``score``: build, check and score ``submission.csv``.
+- ``package`` : Kaggle dataset folders for ``utils`` and the models.
 - ``profiling``: wall time and peak memory per stage.
 - ``run``     : runs the notebooks in order (the main job).
 """

@@ -3,6 +3,8 @@
 - ``dense_candidates``: a bi-encoder's same-language top-K (:func:`utils.search.search`);
 - ``tfidf_candidates``: scikit-learn's TF-IDF on character n-grams, fitted per language on
   that language's content, searched in query chunks (memory bounded by the chunk);
+- ``neighbour_candidates``: the second degree, the content linked to the topic's nearest
+  topics whose links are known (LECR's 1st place);
 - ``assign_retrievers``: which trained retriever recalls each topic (out of fold where one
   exists, so the reranker's training topics get candidates like unseen topics get);
 - ``fuse``: rank each (topic, content) pair by how many retrievers return it, then by its
@@ -34,13 +36,15 @@ def _stage(timer, name: str, **extra):
 
 def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
                      batch_size: int = 256, query_chunk: int = 1024,
-                     any_language_fallback: bool = False, timer=None) -> pd.DataFrame:
+                     any_language_fallback: bool = False, timer=None,
+                     query_emb: np.ndarray | None = None) -> pd.DataFrame:
     """Top-``k`` same-language items by cosine for ``queries`` (``id, language, text``).
 
     Only the corpus items in the queries' languages are embedded. With
     ``any_language_fallback``, a query whose language has no corpus item is searched against
     the whole corpus instead (then every item is embedded), so it still gets candidates.
-    ``timer`` (a :class:`~utils.profiling.StageTimer`) times embedding and search apart.
+    ``timer`` (a :class:`~utils.profiling.StageTimer`) times embedding and search apart;
+    ``query_emb``: the queries' embeddings, if already computed.
     """
     covered = set(queries["language"]) & set(corpus["language"])
     orphans = queries[~queries["language"].isin(covered)]
@@ -48,8 +52,9 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
         corpus = corpus[corpus["language"].isin(covered)]
     with _stage(timer, "embed content", items=len(corpus)):
         corpus_emb = search.embed(model, corpus["text"], batch_size)
-    with _stage(timer, "embed topics", items=len(queries)):
-        query_emb = search.embed(model, queries["text"], batch_size)
+    if query_emb is None:
+        with _stage(timer, "embed topics", items=len(queries)):
+            query_emb = search.embed(model, queries["text"], batch_size)
     with _stage(timer, "dense search", items=len(queries)):
         found = search.search(queries, query_emb, corpus, corpus_emb, k=k, query_chunk=query_chunk)
     if any_language_fallback and len(orphans):
@@ -62,17 +67,89 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
     return found
 
 
+def empty_candidates() -> pd.DataFrame:
+    """A candidates table (:data:`~utils.search.COLUMNS`) without rows, typed."""
+    return pd.DataFrame({"topic_id": pd.Series(dtype=str), "content_id": pd.Series(dtype=str),
+                         "rank": pd.Series(dtype="int64"), "score": pd.Series(dtype="float32")})
+
+
+def neighbour_candidates(model, queries: pd.DataFrame, known: pd.DataFrame, links: pd.DataFrame,
+                         content_language: pd.Series, k: int = 50, neighbours: int = 5,
+                         batch_size: int = 256, query_emb: np.ndarray | None = None,
+                         timer=None) -> pd.DataFrame:
+    """The second degree: the content linked to each query's ``neighbours`` nearest ``known``
+    topics (``id, language, text``; same language, by the model's cosine, the query itself
+    left out), of the query's language, scored by the cosine of the nearest known topic that
+    links it; its top ``k`` (``topic_id, content_id, rank, score``)."""
+    if query_emb is None:
+        query_emb = search.embed(model, queries["text"], batch_size)
+    with _stage(timer, "neighbour topics", items=len(known)):
+        known = known[known["language"].isin(set(queries["language"]))]
+        near = search.search(queries, query_emb, known, search.embed(model, known["text"], batch_size),
+                             k=neighbours + 1)
+    near = near[near["topic_id"] != near["content_id"]]  # content_id: a known topic here
+    near = near[near.groupby("topic_id").cumcount() < neighbours].rename(columns={"content_id": "known"})
+    found = near.merge(links[["topic_id", "content_id"]].rename(columns={"topic_id": "known"}), on="known")
+    language = queries.set_index("id")["language"]
+    found = found[(found["content_id"].map(content_language) == found["topic_id"].map(language)).to_numpy()]
+    found = found.groupby(["topic_id", "content_id"], as_index=False)["score"].max()
+    if found.empty:
+        return empty_candidates()
+    found = search.with_ranks(found, "score")
+    return found[found["rank"] <= k][COLUMNS].reset_index(drop=True)
+
+
+COUNTS = {"title_links": ("title",), "text_links": ("title", "description"), "parent_links": ("parent",)}
+"""Link counts (LECR's 1st place): how many known topics with the same title, the same title
+and description, or the same parent (siblings) link the candidate."""
+
+
+def link_counts(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, links: pd.DataFrame
+                ) -> pd.DataFrame:
+    """:data:`COUNTS` for each row of ``candidates`` (``topic_id, content_id``), counting the
+    ``links`` of the ``known`` topic ids (``topics``: the topics table), never the candidate's
+    own topic; an empty title or parent counts nothing (missing)."""
+    table = topics.set_index("id")
+    own = pd.MultiIndex.from_frame(links[["topic_id", "content_id"]])
+    known_links = links[links["topic_id"].isin(known)].join(table, on="topic_id")
+    pairs = candidates[["topic_id", "content_id"]].join(table, on="topic_id")
+    self_link = (pd.MultiIndex.from_frame(candidates[["topic_id", "content_id"]]).isin(own)
+                 & candidates["topic_id"].isin(known).to_numpy())
+    out = {}
+    for name, keys in COUNTS.items():
+        counts = known_links.groupby([*keys, "content_id"]).size()
+        found = pd.MultiIndex.from_frame(pairs[[*keys, "content_id"]])
+        values = counts.reindex(found).fillna(0).to_numpy() - self_link
+        blank = (pairs[keys[0]] == "").to_numpy()
+        out[name] = np.where(blank, np.nan, values)
+    return pd.DataFrame(out, index=candidates.index)
+
+
+def known_topics(topics: pd.DataFrame, folds: pd.DataFrame, holdouts: dict) -> dict[str, pd.DataFrame]:
+    """``{retriever: the topics whose links it may know}``: the correlated topics (in
+    ``folds``) it did not leave out, for :func:`recall`'s second-degree source."""
+    return {name: topics[topics["id"].isin(set(folds["topic_id"]) - held.topics(folds))]
+            for name, held in holdouts.items()}
+
+
 def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, serving=None,
            k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
-           query_chunk: int = 1024, timer=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder.
+           query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
+           links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None
+           ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
+    and with ``neighbours`` > 0 the second degree (:func:`neighbour_candidates`: ``known``
+    maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`);
+    with ``topic_table`` (the topics table: titles, parents) too, the fused candidates get the
+    :data:`COUNTS` of those links (:func:`link_counts`).
 
     ``retrievers`` maps names to model folders (or hub ids); ``serving`` (``topic_id,
     retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
     the only one). A topic whose language has no content is searched in every language by
-    the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``).
-    ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step apart. On a GPU the
-    bi-encoders run in half precision (:func:`utils.retriever.inference_dtype`).
+    the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``,
+    ``neighbours``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
+    apart. On a GPU the bi-encoders run in half precision
+    (:func:`utils.retriever.inference_dtype`).
     """
     from .retriever import inference_dtype, load_model
 
@@ -84,19 +161,36 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     if tfidf:
         with _stage(timer, "TF-IDF search", items=len(queries)):
             sources["tfidf"] = tfidf_candidates(queries, content, k=k, chunk=query_chunk)
-    dense = []
+    if (neighbours or topic_table is not None) and (known is None or links is None):
+        raise ValueError("the second degree and link counts need known= and links=")
+    dense, second = [], []
+    content_language = content.set_index("id")["language"]
     for name, path in retrievers.items():
         served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
         if len(served):
             with _stage(timer, "load the retriever"):
                 model = load_model(path, max_length, dtype=inference_dtype())
+            with _stage(timer, "embed topics", items=len(served)):
+                query_emb = search.embed(model, served["text"], batch_size)
             dense.append(dense_candidates(model, served, content, k=k, batch_size=batch_size,
                                           query_chunk=query_chunk, any_language_fallback=True,
-                                          timer=timer))
+                                          timer=timer, query_emb=query_emb))
+            if neighbours:
+                second.append(neighbour_candidates(model, served, known[name], links, content_language,
+                                                   k, neighbours, batch_size, query_emb, timer))
             log.info("%s: candidates for %d topics", name, len(served))
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
+    if neighbours:
+        sources["neighbours"] = pd.concat(second, ignore_index=True) if second else empty_candidates()
     with _stage(timer, "fuse", items=len(queries)):
         fused = fuse(sources, k=k)
+    if topic_table is not None:
+        with _stage(timer, "link counts", items=len(fused)):
+            served_by = fused["topic_id"].map(serving.set_index("topic_id")["retriever"])
+            counts = [link_counts(fused[served_by == name], topic_table, set(known[name]["id"]), links)
+                      for name in retrievers if (served_by == name).any()]
+            fused = fused.join(pd.concat(counts)) if counts else fused.assign(
+                **{name: np.nan for name in COUNTS})
     return fused, sources
 
 

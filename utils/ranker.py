@@ -46,9 +46,11 @@ MODEL_FILE = "ranker.pkl"
 """The fitted estimator (pickle: load only folders you trust, as with any pickle)."""
 
 SCORES = ["rank", "votes", "mean_score", "tfidf_rank", "tfidf_score", "retriever_rank",
-          "retriever_score"]
-"""Recall's columns (notebook 04, ``candidates.recall``); a retriever that did not run
-(TF-IDF off) leaves its columns missing, which the trees take as missing values."""
+          "retriever_score", "neighbours_rank", "neighbours_score", "title_links", "text_links",
+          "parent_links"]
+"""Recall's columns (notebook 04, ``candidates.recall``): a source that did not find the pair
+leaves its columns missing, which the trees take as missing values; a column missing on every
+training candidate (a source that did not run, such as TF-IDF off) is left out of the ranker."""
 FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap", "candidates",
             "hub", "item_gap", "kind", "has_description", "level", "topic_has_description",
             "retriever_best", "retriever_worst", "tfidf_best", "title_length", "description_length",
@@ -64,6 +66,9 @@ GROUPS = {
     "category": ("category",),
     "titles": ("starts_same", "same_chapter"),
     "frame": ("hub", "item_gap"),
+    "second degree": ("neighbours_rank", "neighbours_score"),
+    "link counts": ("title_links", "text_links"),
+    "sibling counts": ("parent_links",),
 }
 """Named groups of :data:`FEATURES`, for ``RankerConfig(drop=GROUPS[...])`` and their
 measurement (``bench/ranker_features.py``)."""

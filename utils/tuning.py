@@ -20,7 +20,7 @@ from sklearn.model_selection import RepeatedKFold
 from .metrics import as_id_lists
 from .postprocess import BETA2, FIELDS, PostProcess, Ranked
 
-THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.99, 100), 2))
+THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.98, 50), 2))
 """Absolute thresholds tried: fixed values (not the scores' quantiles), so that the same grid
 scores every fold and a rule chosen on some folds applies to another."""
 
@@ -60,7 +60,7 @@ class RuleTable:
 
     def f2(self) -> np.ndarray:
         """Rules x topics: each rule's F2 on each topic (0 where it keeps no true link)."""
-        return (1 + BETA2) * self.hits / (BETA2 * self.truths + self.kept)
+        return ((1 + BETA2) * self.hits / (BETA2 * self.truths + self.kept)).astype(np.float32)
 
     def quality(self, index=None) -> pd.DataFrame:
         """Mean F2, precision and recall of rules (default: all) over all topics."""
@@ -137,7 +137,9 @@ def rule_table(scored: pd.DataFrame, truth, families=None, blends=(0.0,), score:
                     rows.append({"family": family, **{k: v for k, v in asdict(rule).items()
                                                       if k in RULE_COLUMNS}})
     rules = pd.DataFrame(rows, columns=RULE_COLUMNS)
-    return RuleTable(rules, topics, np.array(kept), np.array(hits), truths, score, blend_with)
+    counts = np.int16 if len(scored) and scored.groupby("topic_id").size().max() < 2**15 else np.int32
+    return RuleTable(rules, topics, np.array(kept, dtype=counts), np.array(hits, dtype=counts),
+                     truths, score, blend_with)
 
 
 def threshold_curve(table: RuleTable) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +175,7 @@ def _quality(table: RuleTable, rule: int, columns) -> pd.DataFrame:
     return pd.DataFrame({
         "topic_id": table.topics[columns],
         "f2": (1 + BETA2) * hits / (BETA2 * table.truths[columns] + kept),
-        "precision": np.divide(hits, kept, out=np.zeros_like(hits), where=kept > 0),
+        "precision": np.divide(hits, kept, out=np.zeros(np.shape(hits)), where=kept > 0),
         "recall": hits / table.truths[columns], "family": table.rules["family"].iloc[rule]})
 
 
