@@ -15,6 +15,8 @@ The variants:
 - ``split topics only``: trained on the topics of the split categories alone (stage 2's
   training topics before out-of-fold groups);
 - ``without source``: trained without the ``source`` trees' topics;
+- ``calibrated across channels``: probabilities calibrated on out-of-fold predictions grouped
+  by channel (``RankerConfig.calibrate``);
 - ``before``: the ranker of commit 4bbb91c: its features (no group of this change), trained
   on the split topics only, its rule chosen among absolute and relative thresholds.
 """
@@ -35,18 +37,20 @@ from utils.data import load_competition  # noqa: E402
 from utils.folds import TRAIN_ONLY, load_folds, split_topics  # noqa: E402
 from utils.ranker import GROUPS, FeatureRanker, RankerConfig  # noqa: E402
 
-NEW_GROUPS = ("topic's range", "lengths", "category", "titles")
+NEW_GROUPS = ("topic's range", "lengths", "category", "titles", "second degree", "link counts",
+              "sibling counts")
 """The feature groups added after 4bbb91c."""
 
 
 def variants(split_categories: list[str]) -> dict[str, dict]:
-    """``{name: {"drop": features, "categories": training topics' categories or None,
-    "families": rule families or None (notebook 05's)}}``."""
+    """``{name: {"config": RankerConfig settings, "categories": training topics' categories
+    or None, "families": rule families or None (notebook 05's)}}``."""
     found = {"notebook 05": {}}
-    found.update({f"without {name}": {"drop": GROUPS[name]} for name in GROUPS})
+    found.update({f"without {name}": {"config": {"drop": GROUPS[name]}} for name in GROUPS})
     found["split topics only"] = {"categories": split_categories}
     found["without source"] = {"categories": ["aligned", "supplemental"]}
-    found["before"] = {"drop": tuple(f for g in NEW_GROUPS for f in GROUPS[g]),
+    found["calibrated across channels"] = {"config": {"calibrate": True}}
+    found["before"] = {"config": {"drop": tuple(f for g in NEW_GROUPS for f in GROUPS[g])},
                        "categories": split_categories, "families": ["threshold", "relative"]}
     return found
 
@@ -70,7 +74,7 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
         topics = reranker.training_topics(candidates, folds, fold, categories=variant.get("categories"),
                                           topics=data.topics)
         model = FeatureRanker.fit(candidates[candidates["topic_id"].isin(topics)], data,
-                                  RankerConfig(**{**config.as_dict(), "drop": variant.get("drop", ())}))
+                                  RankerConfig(**{**config.as_dict(), **variant.get("config", {})}))
         rules[name] = variant.get("families") or families
         tables[name] = tuning.rule_table(model.score(valid, data), truth, rules[name], blends=blends)
     return tables, rules

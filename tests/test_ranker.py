@@ -113,3 +113,16 @@ def test_a_ranker_without_the_frame_features_scores_each_topic_as_in_any_frame(r
     assert list(importances(loaded, candidates, data).index.sort_values()) == sorted(model.config.columns)
     with pytest.raises(ValueError, match="names no feature"):
         RankerConfig(drop=("hubs",))
+
+
+def test_calibration_across_channels_keeps_each_topic_s_order(recalled):
+    candidates, data = recalled
+    plain = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=20, min_samples_leaf=5))
+    calibrated = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=20, min_samples_leaf=5,
+                                                                  calibrate=True))
+    assert calibrated.config.calibrate and type(calibrated.estimator).__name__ == "CalibratedClassifierCV"
+    scores = calibrated.score(candidates, data)["score"]
+    assert scores.between(0, 1).all() and scores.nunique() > 1
+    # isotonic: probabilities as frequent as the links they mark, over the training candidates
+    assert abs(scores.mean() - candidates["label"].mean()) < 0.05
+    assert roc_auc_score(candidates["label"], scores) > 0.6

@@ -90,6 +90,11 @@ class RankerConfig:
     min_samples_leaf: int = 100
     l2_regularization: float = 1.0
     seed: int = 42
+    calibrate: bool = False
+    """Calibrate the probabilities across curricula: isotonic regression on out-of-fold
+    predictions of the training candidates, the folds grouped by channel (scikit-learn's
+    ``CalibratedClassifierCV``), so that a probability means the same on a channel the ranker
+    never saw (the order within a topic does not change)."""
     drop: tuple[str, ...] = ()
     """Features of :data:`FEATURES` left out, e.g. ``GROUPS["frame"]`` (``("hub", "item_gap")``):
     a ranker whose scores do not depend on the frame of topics scored together (see the
@@ -196,6 +201,9 @@ class FeatureRanker:
             max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
             l2_regularization=config.l2_regularization, random_state=config.seed,
             categorical_features=[name in CATEGORICAL for name in columns], early_stopping=False)
+        if config.calibrate:
+            estimator = _calibrated(estimator, candidates["topic_id"].map(
+                data.topics.set_index("id")["channel"]).to_numpy())
         estimator.fit(found[columns], labels)
         return cls(estimator, config)
 
@@ -229,6 +237,20 @@ class FeatureRanker:
                                     "with FEATURE_RANKER = True, or attach its output folder.")
         with open(path, "rb") as saved:
             return cls(pickle.load(saved), config)
+
+
+def _calibrated(estimator, channels: np.ndarray, folds: int = 5):
+    """``estimator`` wrapped to calibrate its probabilities on out-of-fold predictions, the
+    folds grouped by ``channels`` (one per training row)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import GroupKFold
+
+    n = min(folds, len(set(channels)))
+    if n < 2:
+        log.warning("feature ranker: one training channel, no calibration across channels")
+        return estimator
+    splits = list(GroupKFold(n_splits=n).split(channels, groups=channels))
+    return CalibratedClassifierCV(estimator, method="isotonic", cv=splits, ensemble=False)
 
 
 def importances(ranker: FeatureRanker, candidates: pd.DataFrame, data, repeats: int = 3,

@@ -32,6 +32,7 @@ PROFILES: dict[str, dict] = {
         "OOF_ROUNDS": 2,
         "BACKBONES": ["retriever", "base"], "RERANKER_EPOCHS": 3, "RERANKER_MAX_LENGTH": 256,
         "RERANKER_BATCH_SIZE": 64, "TRAIN_TOP_K": 50, "NEGATIVES_PER_POSITIVE": 4,
+        "RERANKER_MAX_PAIRS": None,
     },
 }
 
