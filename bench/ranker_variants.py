@@ -10,11 +10,12 @@ validation topics, among the rule families 05 chose from). With two folds or mor
 reports the F2 when the rule is chosen on the other folds (:func:`utils.tuning.transfer`).
 The variants:
 
-- ``notebook 05``: every feature, every out-of-fold training topic (as the notebook);
+- ``notebook 05``: every feature, the training topics of the notebook's
+  ``STAGE2_CATEGORIES`` (as the notebook);
 - ``without <group>``: one group of :data:`utils.ranker.GROUPS` left out;
-- ``split topics only``: trained on the topics of the split categories alone (stage 2's
-  training topics before out-of-fold groups);
-- ``without source``: trained without the ``source`` trees' topics;
+- ``trained on split topics only``, ``... on every category``, ``... without source``: the
+  training topics of the split categories alone (stage 2's training topics before
+  out-of-fold groups), of every category, of every category but ``source``;
 - ``calibrated across channels``: probabilities calibrated on out-of-fold predictions grouped
   by channel (``RankerConfig.calibrate``);
 - ``before``: the ranker of commit 4bbb91c: its features (no group of this change), trained
@@ -34,7 +35,7 @@ import pandas as pd  # noqa: E402
 
 from utils import reranker, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
-from utils.folds import TRAIN_ONLY, load_folds, split_topics  # noqa: E402
+from utils.folds import load_folds, split_topics  # noqa: E402
 from utils.ranker import GROUPS, FeatureRanker, RankerConfig  # noqa: E402
 
 NEW_GROUPS = ("topic's range", "lengths", "category", "titles", "second degree", "link counts",
@@ -42,14 +43,17 @@ NEW_GROUPS = ("topic's range", "lengths", "category", "titles", "second degree",
 """The feature groups added after 4bbb91c."""
 
 
-def variants(split_categories: list[str]) -> dict[str, dict]:
+def variants(split_categories: list[str], categories=None) -> dict[str, dict]:
     """``{name: {"config": RankerConfig settings, "categories": training topics' categories
-    or None, "families": rule families or None (notebook 05's)}}``."""
-    found = {"notebook 05": {}}
-    found.update({f"without {name}": {"config": {"drop": GROUPS[name]}} for name in GROUPS})
-    found["split topics only"] = {"categories": split_categories}
-    found["without source"] = {"categories": ["aligned", "supplemental"]}
-    found["calibrated across channels"] = {"config": {"calibrate": True}}
+    (None: all), "families": rule families or None (notebook 05's)}}``; ``categories``:
+    notebook 05's ``STAGE2_CATEGORIES``."""
+    found = {"notebook 05": {"categories": categories}}
+    found.update({f"without {name}": {"config": {"drop": GROUPS[name]}, "categories": categories}
+                  for name in GROUPS})
+    found["trained on split topics only"] = {"categories": split_categories}
+    found["trained on every category"] = {"categories": None}
+    found["trained without source"] = {"categories": ["aligned", "supplemental"]}
+    found["calibrated across channels"] = {"config": {"calibrate": True}, "categories": categories}
     found["before"] = {"config": {"drop": tuple(f for g in NEW_GROUPS for f in GROUPS[g])},
                        "categories": split_categories, "families": ["threshold", "relative"]}
     return found
@@ -62,13 +66,11 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
     folds = load_folds(folder)
     chosen = json.loads((folder / "reranker" / reranker.SELECTED_FILE).read_text())
     families, blends = chosen.get("rules"), chosen.get("blends", [0.0])
-    split = sorted(set(data.topics.set_index("id").loc[
-        folds.loc[folds["fold"] != TRAIN_ONLY, "topic_id"], "category"]))
     _, valid_topics = split_topics(folds, fold)
     valid = candidates[candidates["topic_id"].isin(valid_topics)]
     truth = data.correlations[data.correlations["topic_id"].isin(valid_topics)]
     tables, rules = {}, {}
-    for name, variant in variants(split).items():
+    for name, variant in variants("split", chosen.get("stage2_categories")).items():
         if names and name not in names:
             continue
         topics = reranker.training_topics(candidates, folds, fold, categories=variant.get("categories"),

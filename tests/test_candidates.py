@@ -178,3 +178,21 @@ def test_link_counts_count_known_topics_alike_never_the_topic_itself():
     assert found.loc[2].isna().all()  # r: no title, no parent
     unknown = cand.link_counts(candidates, topics, {"t"}, links)
     assert (unknown.loc[:1] == 0).all().all()  # nothing known but the topic itself
+
+
+def test_the_second_degree_votes_or_only_marks(frames, monkeypatch):
+    """Without its vote the fused list is TF-IDF's and the bi-encoder's; the second degree
+    only adds its rank and score where it found the same pair."""
+    _, queries, content = frames
+    picked = queries.head(3)
+    proposed = pd.DataFrame({"topic_id": [picked["id"].iloc[0]] * 2, "content_id": ["c_none", content["id"].iloc[0]],
+                             "rank": [1, 2], "score": np.array([0.99, 0.98], dtype="float32")})
+    monkeypatch.setattr(cand, "neighbour_candidates", lambda *args, **kwargs: proposed)
+    args = dict(k=5, max_length=32, neighbours=2, known={"main": picked}, links=pd.DataFrame(
+        columns=["topic_id", "content_id"]))
+    from utils.retriever import base_model_path
+
+    marked, _ = cand.recall(picked, content, {"main": base_model_path()}, **args)
+    voted, _ = cand.recall(picked, content, {"main": base_model_path()}, neighbours_vote=True, **args)
+    assert "c_none" not in set(marked["content_id"]) and "c_none" in set(voted["content_id"])
+    assert marked["votes"].max() <= 2 and {"neighbours_rank", "neighbours_score"} <= set(marked.columns)

@@ -59,6 +59,8 @@ def test_training_topics_exclude_validation_and_in_fold(candidates):
     topics = pd.DataFrame({"id": FOLDS["topic_id"], "category": ["source"] * 3 + ["aligned"] * 6})
     assert reranker.training_topics(candidates, FOLDS, 0, categories=["aligned"], topics=topics) == {
         "a", "b", "c", "d"}
+    assert reranker.training_topics(candidates, FOLDS, 0, categories="split", topics=topics) == {
+        "a", "b", "c", "d"}  # the categories the folds split
     with pytest.raises(ValueError, match="pass topics="):
         reranker.training_topics(candidates, FOLDS, 0, categories=["aligned"])
 

@@ -135,11 +135,13 @@ def known_topics(topics: pd.DataFrame, folds: pd.DataFrame, holdouts: dict) -> d
 def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, serving=None,
            k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
            query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
-           links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None
-           ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+           links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None,
+           neighbours_vote: bool = False) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
     and with ``neighbours`` > 0 the second degree (:func:`neighbour_candidates`: ``known``
-    maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`);
+    maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`):
+    with ``neighbours_vote`` it proposes candidates as the others do (a vote in the fusion),
+    else it only marks the candidates the others found (its rank and score, features);
     with ``topic_table`` (the topics table: titles, parents) too, the fused candidates get the
     :data:`COUNTS` of those links (:func:`link_counts`).
 
@@ -183,7 +185,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     if neighbours:
         sources["neighbours"] = pd.concat(second, ignore_index=True) if second else empty_candidates()
     with _stage(timer, "fuse", items=len(queries)):
-        fused = fuse(sources, k=k)
+        fused = fuse(sources, k=k, using=[n for n in sources if n != "neighbours" or neighbours_vote])
     if topic_table is not None:
         with _stage(timer, "link counts", items=len(fused)):
             served_by = fused["topic_id"].map(serving.set_index("topic_id")["retriever"])

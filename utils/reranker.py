@@ -111,7 +111,8 @@ def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: i
     (whether that retriever trained on it), as notebook 04 writes them. ``in_fold_too`` also
     admits split topics recalled by a retriever that trained on them (no out-of-fold
     retriever). ``categories`` (with ``topics``, the topics table) keeps only topics of those
-    categories, e.g. ``["aligned", "supplemental"]`` without the ``source`` trees.
+    categories, e.g. ``["aligned", "supplemental"]`` without the ``source`` trees, or
+    ``"split"``: those of the categories the folds split (the validated ones).
     """
     fold = folds.set_index("topic_id")["fold"]
     per_topic = candidates.groupby("topic_id")["in_fold"].first()
@@ -122,8 +123,10 @@ def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: i
     if categories is not None:
         if topics is None:
             raise ValueError("training_topics: pass topics= (the topics table) with categories=")
-        category = per_topic.index.map(topics.set_index("id")["category"])
-        keep &= np.isin(category, list(categories))
+        category_of = topics.set_index("id")["category"]
+        if categories == "split":
+            categories = set(category_of.reindex(folds.loc[folds["fold"] != TRAIN_ONLY, "topic_id"]))
+        keep &= np.isin(per_topic.index.map(category_of), list(categories))
     return set(per_topic.index[keep])
 
 
