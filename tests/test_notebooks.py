@@ -199,7 +199,8 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     topics.to_csv(tiny_copy / "topics.csv", index=False)
     strict = shutil.copytree(reranker.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
     rule = json.loads((strict / "postprocess.json").read_text())
-    (strict / "postprocess.json").write_text(json.dumps({**rule, "threshold": 1.01, "fill": 2}))
+    (strict / "postprocess.json").write_text(json.dumps({**rule, "threshold": 1.01, "fill": 2, "min_items": 0,
+                                                         "item_gap": None, "expected_f2": None}))
     settings = json.loads((strict / "reranker.json").read_text())
     settings["recall"]["text"]["description_first"] = False
     (strict / "reranker.json").write_text(json.dumps(settings))

@@ -4,7 +4,7 @@ from datasets import Dataset
 
 from utils import retriever
 from utils.data import load_competition
-from utils.folds import make_folds, split_topics
+from utils.folds import Holdout, make_folds, split_topics
 from utils.text import TextConfig, text_frames
 
 
@@ -85,7 +85,7 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
     history, reports = retriever.fit(retriever.base_model_path(), small, pool, data.links, config,
                                      tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}))
     assert len(history) and list(reports) == ["round 1"]
-    assert retriever.trained(tmp_path) == {"main": (tmp_path / "round1", [0])}
+    assert retriever.trained(tmp_path) == {"main": (tmp_path / "round1", Holdout(folds=(0,)))}
     assert retriever.text_config(tmp_path / "round1") == TextConfig()  # saved in fit.json
     weights = next((tmp_path / "round1").glob("*.safetensors"))
     saved_at = weights.stat().st_mtime_ns
