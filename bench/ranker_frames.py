@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bench.tables import print_by_fold  # noqa: E402
 from utils import reranker, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.folds import load_folds, split_topics  # noqa: E402
@@ -88,10 +89,7 @@ def main(argv=None) -> pd.DataFrame:
         print(f"fold {fold} done", flush=True)
     table = pd.DataFrame(columns)
     table["mean"] = table.mean(axis=1)
-    print("| frame the validation topics are scored in | " + " | ".join(table.columns) + " |")
-    print("|---" * (len(table.columns) + 1) + "|")
-    for name, row in table.iterrows():
-        print(f"| {name} | " + " | ".join(f"{value:.4f}" for value in row) + " |")
+    print_by_fold(table, "frame the validation topics are scored in")
     return table
 
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
+from bench.tables import print_by_fold  # noqa: E402
 from utils import reranker, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.folds import load_folds, split_topics  # noqa: E402
@@ -102,10 +103,7 @@ def main(argv=None) -> pd.DataFrame:
         moved = tuning.transfer(tables)
         table["rule from other folds (mean)"] = moved[moved["model"] != "selected"].groupby(
             "model")["f2"].mean()
-    print("| variant (honest F2) | " + " | ".join(table.columns) + " |")
-    print("|---" * (len(table.columns) + 1) + "|")
-    for name, row in table.iterrows():
-        print(f"| {name} | " + " | ".join(f"{value:.4f}" for value in row) + " |")
+    print_by_fold(table, "variant (honest F2)")
     return table
 
 
