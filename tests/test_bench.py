@@ -84,3 +84,30 @@ def test_ranker_frames_benchmark_smoke(recalled):
     assert set(found) == {"all validation topics together (notebook 05)", "halves",
                           "one topic at a time", "ranker without hub and item_gap (any frame)"}
     assert all(0 <= f2 <= 1 for f2 in found.values())
+
+
+def test_ranker_variants_benchmark_smoke(recalled, tmp_path):
+    import pandas as pd
+
+    from utils import reranker, tuning
+    from utils.folds import TRAIN_ONLY
+    from utils.ranker import RankerConfig
+
+    candidates, data = recalled
+    category = data.topics.set_index("id")["category"]
+    topics = sorted(candidates["topic_id"].unique())
+    folds = pd.DataFrame({"topic_id": topics, "oof_group": -1,
+                          "fold": [TRAIN_ONLY if category[t] == "source" else i % 3
+                                   for i, t in enumerate(topics)]})
+    folds.to_csv(tmp_path / "folds.csv", index=False)
+    candidates.assign(in_fold=False).to_parquet(tmp_path / "candidates.parquet")
+    (tmp_path / "reranker").mkdir()
+    (tmp_path / "reranker" / reranker.SELECTED_FILE).write_text(json.dumps(
+        {"rules": ["threshold", "relative"], "blends": [0.0], "stage2_categories": "split"}))
+    bench = load("ranker_variants")
+    names = ["notebook 05", "without link counts", "trained on every category", "before"]
+    tables, families = bench.fold_tables(tmp_path, data, 0, names=names,
+                                         config=RankerConfig(max_iter=5, min_samples_leaf=5))
+    assert list(tables) == names and families["before"] == ["threshold", "relative"]
+    honest = [tuning.crossfit({name: table}).quality()["f2"] for name, table in tables.items()]
+    assert all(0 <= f2 <= 1 for f2 in honest)
