@@ -126,3 +126,16 @@ def test_calibration_across_channels_keeps_each_topic_s_order(recalled):
     # isotonic: probabilities as frequent as the links they mark, over the training candidates
     assert abs(scores.mean() - candidates["label"].mean()) < 0.05
     assert roc_auc_score(candidates["label"], scores) > 0.6
+
+
+def test_calibration_survives_a_feature_one_channel_lacks(recalled):
+    """A calibration fold whose training channels all lack a feature (all NaN there) would
+    crash the trees' binning: NaN reads as the lowest value instead."""
+    candidates, data = recalled
+    channel = candidates["topic_id"].map(data.topics.set_index("id")["channel"])
+    others = channel != channel.iloc[0]
+    candidates = candidates.assign(tfidf_score=candidates["tfidf_score"].where(~others),
+                                   tfidf_rank=candidates["tfidf_rank"].where(~others))
+    calibrated = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=5, min_samples_leaf=5,
+                                                                  calibrate=True))
+    assert calibrated.score(candidates, data)["score"].between(0, 1).all()

@@ -245,12 +245,23 @@ def _calibrated(estimator, channels: np.ndarray, folds: int = 5):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import GroupKFold
 
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
     n = min(folds, len(set(channels)))
     if n < 2:
         log.warning("feature ranker: one training channel, no calibration across channels")
         return estimator
     splits = list(GroupKFold(n_splits=n).split(channels, groups=channels))
+    # a fold's training part may lack a feature entirely (no channel of it has title
+    # prefixes, say): the trees' binning fails on an all-NaN column, so NaN reads as lowest
+    estimator = make_pipeline(FunctionTransformer(_missing_as_lowest), estimator)
     return CalibratedClassifierCV(estimator, method="isotonic", cv=splits, ensemble=False)
+
+
+def _missing_as_lowest(frame: pd.DataFrame) -> pd.DataFrame:
+    """The numeric features' NaN as a value below every other (categories keep theirs)."""
+    return frame.fillna({name: -1e9 for name in frame.columns if name not in CATEGORICAL})
 
 
 def importances(ranker: FeatureRanker, candidates: pd.DataFrame, data, repeats: int = 3,
