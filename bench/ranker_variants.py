@@ -18,6 +18,11 @@ The variants:
   out-of-fold groups), of every category, of every category but ``source``;
 - ``calibrated across channels``: probabilities calibrated on out-of-fold predictions grouped
   by channel (``RankerConfig.calibrate``);
+- ``without second degree and link counts``: none of the features read from the links of
+  known topics alike (the nearest ones, those of the same title, text or parent), as notebook
+  04 with ``NEIGHBOURS = 0`` and ``LINK_COUNTS = False`` leaves them; ``without them, ...``:
+  the same on the split topics only, calibrated, or with the rule chosen among fewer
+  families; ``without second degree, on split topics only``: that group alone left out;
 - ``before``: the ranker of commit 4bbb91c: its features (no group of this change), trained
   on the split topics only, its rule chosen among absolute and relative thresholds.
 """
@@ -55,6 +60,17 @@ def variants(split_categories: list[str], categories=None) -> dict[str, dict]:
     found["trained on every category"] = {"categories": None}
     found["trained without source"] = {"categories": ["aligned", "supplemental"]}
     found["calibrated across channels"] = {"config": {"calibrate": True}, "categories": categories}
+    local = GROUPS["second degree"] + GROUPS["link counts"] + GROUPS["sibling counts"]
+    found["without second degree and link counts"] = {"config": {"drop": local}, "categories": categories}
+    found["without second degree, on split topics only"] = {
+        "config": {"drop": GROUPS["second degree"]}, "categories": split_categories}
+    for families in (["relative", "1st place"], ["relative"]):
+        found[f"without them, rules: {' and '.join(families)}"] = {
+            "config": {"drop": local}, "categories": categories, "families": families}
+    found["without them, on split topics only"] = {"config": {"drop": local},
+                                                  "categories": split_categories}
+    found["without them, calibrated"] = {"config": {"drop": local, "calibrate": True},
+                                         "categories": categories}
     found["before"] = {"config": {"drop": tuple(f for g in NEW_GROUPS for f in GROUPS[g])},
                        "categories": split_categories, "families": ["threshold", "relative"]}
     return found

@@ -71,7 +71,7 @@ GROUPS = {
     "sibling counts": ("parent_links",),
 }
 """Named groups of :data:`FEATURES`, for ``RankerConfig(drop=GROUPS[...])`` and their
-measurement (``bench/ranker_features.py``)."""
+measurement (``bench/ranker_variants.py``)."""
 CHAPTER = r"^\s*(\d+)[.:)\s-]"
 """A title's leading number (``3: Fractions``, ``3.2 Decimals``): its chapter."""
 
