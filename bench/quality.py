@@ -173,10 +173,11 @@ def figure(recall: pd.DataFrame, f2: pd.DataFrame, path: Path, title: str) -> No
     means, stds = f2[("mean", "honest f2")], f2[("std", "honest f2")].fillna(0)
     bars = right.barh(range(len(means)), means, xerr=stds, color="tab:blue", alpha=0.8,
                       label="honest")
-    right.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=4, fontsize=8)
+    right.bar_label(bars, labels=[f"{m:.3f}" for m in means], label_type="center", color="white",
+                    fontsize=8)
     right.scatter(f2[("mean", "in-sample f2")], range(len(means)), color="tab:orange", marker="|",
                   s=200, label="in sample (tuned on the topics scored)", zorder=3)
-    right.legend(loc="lower right", fontsize=8)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
     counts = f2[("folds", "")]
     labels = [name if n == counts.max() else f"{name} [{n} fold{'s' * (n > 1)}]"
               for name, n in counts.items()]

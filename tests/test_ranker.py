@@ -30,7 +30,7 @@ def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
     assert model.score(plain, data)["score"].between(0, 1).all()
 
 
-def test_the_topic_range_lengths_category_and_title_features_on_a_hand_made_case():
+def test_the_topic_range_category_and_title_features_on_a_hand_made_case():
     topics = pd.DataFrame({"id": ["t1", "t2"], "title": ["3: Fractions", "Shapes"],
                            "description": ["", "Circles and squares"], "category": ["aligned", "source"],
                            "level": [2, 1], "language": ["en", "en"]})
@@ -47,9 +47,6 @@ def test_the_topic_range_lengths_category_and_title_features_on_a_hand_made_case
     assert found["retriever_best"].tolist() == [0.9, 0.9, 0.6]
     assert found["retriever_worst"].tolist() == [0.5, 0.5, 0.6]
     assert found["tfidf_best"].iloc[:2].tolist() == [0.7, 0.7] and np.isnan(found["tfidf_best"].iloc[2])
-    assert found["title_length"].tolist() == [12, 12, 6] and found["description_length"].tolist() == [0, 0, 19]
-    assert found["content_title_length"].tolist() == [24, 9, 7] and found["text_length"].tolist() == [0, 0, 9]
-    assert found["content_description_length"].tolist() == [0, 6, 0]
     assert found["category"].tolist() == [1, 1, 0]  # utils.data.CATEGORIES: source, aligned, ...
     assert found["starts_same"].tolist() == [0, 0, 0]  # "3:" against "3.1" and "fractions"
     assert found["same_chapter"].iloc[0] == 1 and found["same_chapter"].iloc[1:].isna().all()

@@ -53,16 +53,13 @@ leaves its columns missing, which the trees take as missing values; a column mis
 training candidate (a source that did not run, such as TF-IDF off) is left out of the ranker."""
 FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap", "candidates",
             "hub", "item_gap", "kind", "has_description", "level", "topic_has_description",
-            "retriever_best", "retriever_worst", "tfidf_best", "title_length", "description_length",
-            "content_title_length", "content_description_length", "text_length", "category",
-            "starts_same", "same_chapter"]
+            "retriever_best", "retriever_worst", "tfidf_best", "category", "starts_same",
+            "same_chapter"]
 CATEGORICAL = ("kind", "category")
 """Features the trees split as categories (codes of :data:`~utils.data.KINDS` and
 :data:`~utils.data.CATEGORIES`; missing for a value outside them)."""
 GROUPS = {
     "topic's range": ("retriever_best", "retriever_worst", "tfidf_best"),
-    "lengths": ("title_length", "description_length", "content_title_length",
-                "content_description_length", "text_length"),
     "category": ("category",),
     "titles": ("starts_same", "same_chapter"),
     "frame": ("hub", "item_gap"),
@@ -154,11 +151,6 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
             found["retriever_worst"] = values.groupby(candidates["topic_id"].to_numpy()).transform("min").to_numpy()
     topic_title = candidates["topic_id"].map(topics["title"])
     content_title = candidates["content_id"].map(content["title"])
-    found["title_length"] = topic_title.str.len().astype(float)
-    found["description_length"] = candidates["topic_id"].map(topics["description"]).str.len().astype(float)
-    found["content_title_length"] = content_title.str.len().astype(float)
-    found["content_description_length"] = candidates["content_id"].map(content["description"]).str.len().astype(float)
-    found["text_length"] = candidates["content_id"].map(content["text"]).str.len().astype(float)
     category = pd.Categorical(candidates["topic_id"].map(topics["category"]), categories=CATEGORIES)
     found["category"] = np.where(category.codes < 0, np.nan, category.codes)
     first_word = [title.str.split(n=1).str[0].str.casefold() for title in (topic_title, content_title)]
