@@ -236,7 +236,6 @@ def _calibrated(estimator, channels: np.ndarray, folds: int = 5):
     folds grouped by ``channels`` (one per training row)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import GroupKFold
-
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
