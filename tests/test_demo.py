@@ -35,6 +35,13 @@ def test_carries_what_the_real_data_carries(tiny_dir):
     sparse = content["language"].value_counts().get(SPARSE_LANGUAGE, 0)
     assert 0 < sparse <= 2 and (topics["language"] == SPARSE_LANGUAGE).sum() >= 5
     assert topics["title"].duplicated().any()  # titles repeat, as in LECR
+    # curricula reuse content: the aligned channels their source's, a few languages English items
+    used = links.merge(topics[["id", "channel", "language", "category"]], left_on="topic_id", right_on="id")
+    spread = used.groupby("content_id").agg(channels=("channel", "nunique"), languages=("language", "nunique"),
+                                            aligned=("category", lambda c: (c == "aligned").any()),
+                                            source=("category", lambda c: (c == "source").any()))
+    assert ((spread["channels"] > 1) & spread["aligned"] & spread["source"]).any()
+    assert (spread["languages"] > 1).any()
     submission = data.sample_submission["topic_id"]
     assert submission.isin(data.correlations["topic_id"]).all()
     assert not submission.isin(topics.loc[topics["category"] == "source", "id"]).any()

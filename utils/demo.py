@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-GENERATOR_VERSION = 1  # bump when a change to the generator changes its output
+GENERATOR_VERSION = 2  # bump when a change to the generator changes its output
 STAMP_FILE = "demo.json"
 
 SIZES = {
@@ -91,6 +91,13 @@ CATEGORY_SHARE = {"source": 0.3, "aligned": 0.45, "supplemental": 0.25}
 LANGUAGES = {"en": 0.38, "es": 0.2, "fr": 0.08, "pt": 0.07, "ar": 0.06, "hi": 0.06,
              "sw": 0.05, "bn": 0.04, "zu": 0.03, "gu": 0.03}
 SPARSE_LANGUAGE = "km"
+REUSING = ("en", "es")
+"""Languages with a source channel and an aligned curriculum on the same subjects, which
+links the source's items: content shared across channels."""
+BORROWING = {"sw": 0.25, "zu": 0.25, "hi": 0.1}
+"""Share of topics in these languages (whose first channel teaches the English source's
+subjects) that also link an English item of their concept, the original of their translated
+items: content shared across languages."""
 SCRIPTS = {
     "ar": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
     "hi": "अआइईउऊएऐओऔकखगघचछजझटठडढणतथदधनपफबभमयरलवशसह",
@@ -184,11 +191,16 @@ class _Generator:
         count = max(len(LANGUAGES) + 2, round(n / 450))
         languages = list(LANGUAGES)
         shares = np.array(list(LANGUAGES.values()))
-        language = languages + list(rng.choice(languages, count - len(languages),
-                                               p=shares / shares.sum()))
+        # the two largest languages get a second channel: a curriculum aligned to their source
+        extra = list(REUSING) + list(rng.choice(languages, count - len(languages) - len(REUSING),
+                                                 p=shares / shares.sum()))
+        language = languages + extra
         categories = list(CATEGORY_SHARE)
         category = list(rng.choice(categories, count, p=list(CATEGORY_SHARE.values())))
         category[:3] = categories  # every category at least once
+        for i, lang in enumerate(REUSING):
+            category[languages.index(lang)] = "source"
+            category[len(languages) + i] = "aligned"
         # sizes spanning decades, as real channels do; each language's total follows its share
         per_language = pd.Series(language).map(pd.Series(language).value_counts()).to_numpy()
         size = rng.lognormal(0.0, 0.8, count) * np.array([LANGUAGES[x] for x in language])
@@ -197,15 +209,21 @@ class _Generator:
         frame = pd.DataFrame({"language": language, "category": category, "budget": size})
         frame["extra_levels"] = rng.choice([0, 1, 2, 3, 4], count, p=[0.25, 0.3, 0.2, 0.15, 0.1])
         frame["n_subjects"] = rng.choice([1, 2, 3, 4], count, p=[0.45, 0.3, 0.15, 0.1])
+        subjects = list(self.words)
+        frame["subjects"] = [tuple(rng.choice(subjects, n, replace=False)) for n in frame["n_subjects"]]
+        for i, lang in enumerate(REUSING):  # the aligned curriculum teaches its source's subjects
+            frame.at[len(languages) + i, "subjects"] = frame.at[languages.index(lang), "subjects"]
+        for lang in BORROWING:  # and so do the borrowing languages' first channels, in English
+            frame.at[languages.index(lang), "subjects"] = frame.at[languages.index("en"), "subjects"]
         if n >= 100:  # a small channel in a language that has almost no content
-            frame.loc[len(frame)] = [SPARSE_LANGUAGE, "supplemental", 10, 1, 1]
+            frame.loc[len(frame)] = [SPARSE_LANGUAGE, "supplemental", 10, 1, 1, subjects[:1]]
         frame["channel"] = [_hex_id("", self.cfg.seed, "channel", i, 6) for i in frame.index]
         return frame
 
     def build_tree(self, channel, concepts: pd.DataFrame, topics: list, rng) -> None:
         """Append a channel's topics (dicts) to ``topics``: root, subjects, units, areas, leaves."""
         lang, cid, category = channel.language, channel.channel, channel.category
-        subjects = rng.choice(list(self.words), channel.n_subjects, replace=False)
+        subjects = list(channel.subjects)
         pool = concepts[concepts["subject"].isin(subjects)]
         n_leaves = max(3, int(channel.budget * 0.68))
         p = pool["weight"].to_numpy() / pool["weight"].sum()
@@ -339,6 +357,11 @@ class _Generator:
         with_content = topics[topics["has_content"]]
         pools = (with_content.groupby(["concept", "language"]).size().rename("users")
                  .reset_index())
+        # the English originals that curricula in the borrowing languages link beside their own
+        borrowed = set(with_content.loc[with_content["language"].isin(list(BORROWING)), "concept"])
+        missing = sorted(borrowed - set(pools.loc[pools["language"] == "en", "concept"]))
+        pools = pd.concat([pools, pd.DataFrame({"concept": missing, "language": "en", "users": 0})],
+                          ignore_index=True)
         weight = np.sqrt(pools["users"].to_numpy()) * rng.lognormal(0, 0.5, len(pools))
         sparse = pools["language"] == SPARSE_LANGUAGE
         weight[sparse.to_numpy()] = 0
@@ -386,7 +409,8 @@ class _Generator:
                 items = by_pool.get(k) or by_language[k[1]]
                 pairs.extend((topic, c) for c in rng.choice(items, min(n, len(items)),
                                                             replace=False))
-                if k[1] != "en" and k[0] in english.index and rng.random() < 0.01:
+                if (k[1] != "en" and k[0] in english.index
+                        and rng.random() < BORROWING.get(k[1], 0.01)):
                     pairs.append((topic, rng.choice(english[k[0]])))  # a cross-language link
             return pd.DataFrame(pairs, columns=["topic_id", "content_id"]).drop_duplicates()
 
@@ -398,8 +422,13 @@ class _Generator:
         links = sample(max(target - orphans / max(len(with_content), 1), 1.0))
         orphans = content.loc[~content["id"].isin(set(links["content_id"]))]
         pool_topics = with_content.groupby(["concept", "language"])["id"].agg(list)
+        borrowers = (with_content[with_content["language"].isin(list(BORROWING))]
+                     .groupby("concept")["id"].agg(list))
         extra = [(rng.choice(pool_topics[(o.concept, o.language)]), o.id)
                  for o in orphans.itertuples() if (o.concept, o.language) in pool_topics.index]
+        extra += [(rng.choice(borrowers[o.concept]), o.id) for o in orphans.itertuples()
+                  if (o.concept, o.language) not in pool_topics.index and o.language == "en"
+                  and o.concept in borrowers.index]  # an English original nobody else links
         return pd.concat([links, pd.DataFrame(extra, columns=links.columns)], ignore_index=True)
 
 

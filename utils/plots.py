@@ -21,7 +21,10 @@ def bars(values: pd.Series | pd.DataFrame, title: str, xlabel: str, ylabel: str 
          ax=None, top: int | None = 30, log: bool | None = None, stacked: bool = False,
          sort: bool = True):
     """Horizontal bars, largest on top (``sort=False`` keeps the index order, top down);
-    log scale when the counts span two decades."""
+    log scale when the counts span two decades, never for stacked bars (on a log axis a
+    segment's length means nothing)."""
+    if stacked and log:
+        raise ValueError("stacked bars on a log scale mislead: plot shares, or unstacked bars")
     frame = values.to_frame() if isinstance(values, pd.Series) else values
     if sort:
         frame = frame.loc[frame.sum(axis=1).sort_values(ascending=False).index]
@@ -30,7 +33,7 @@ def bars(values: pd.Series | pd.DataFrame, title: str, xlabel: str, ylabel: str 
         frame = frame.iloc[:top]
     ax = ax or plt.subplots(figsize=(7, max(2.5, 0.28 * len(frame) + 1)))[1]
     frame.iloc[::-1].plot.barh(ax=ax, stacked=stacked, legend=frame.shape[1] > 1, width=0.8)
-    if log if log is not None else spans_decades(frame.to_numpy()):
+    if not stacked and (log if log is not None else spans_decades(frame.to_numpy())):
         ax.set_xscale("log")
         xlabel += " (log scale)"
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
