@@ -13,14 +13,18 @@ import warnings
 from contextlib import contextmanager
 
 
-def setup(level: int = logging.INFO) -> None:
-    """The suite's logs at ``level``, the libraries' at WARNING, their loading bars off."""
+def setup(level: int = logging.INFO, libraries: bool = True) -> None:
+    """The suite's logs at ``level``, the libraries' at WARNING, their loading bars off
+    (``libraries=False``: without importing them, for notebook 06 before it checks their
+    versions; call again with the default after)."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s", force=True)
     logging.getLogger("utils").setLevel(level)
     logging.getLogger("__main__").setLevel(level)
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
     if not getattr(warnings.showwarning, "suite", False):
         warnings.showwarning = _show_data_warnings(warnings.showwarning)
+    if not libraries:
+        return
     try:
         import transformers
 
