@@ -81,8 +81,10 @@ def data_dir(explicit=None, work=None, kaggle_input=None) -> Path:
                 f"(topics.csv, content.csv, correlations.csv, sample_submission.csv) or 'demo'.")
         return path
     mounted = Path(kaggle_input) / COMPETITION if kaggle_input else KAGGLE_INPUT
+    if _is_competition_folder(mounted):
+        return mounted
     nested = sorted(mounted.parent.rglob(COMPETITION)) if mounted.parent.is_dir() else []
-    for path in (mounted, *nested, LOCAL_INPUT):
+    for path in (*nested, LOCAL_INPUT):
         if _is_competition_folder(path):
             return path
     log.info("no competition data found in %s or %s: using the demo data",
@@ -139,12 +141,16 @@ RETRIEVER_MARKER, RERANKER_MARKER, SELECTED_FILE = "fit.json", "reranker.json", 
 notebook 05 selected (``utils.retriever.FIT_FILE``, ``utils.reranker.SETTINGS_FILE``, ...)."""
 
 
+def saved_rounds(folder) -> list[Path]:
+    """The ``round{r}`` folders under ``folder`` (a retriever's), in round order."""
+    return sorted(Path(folder).glob("round[0-9]*"), key=lambda p: int(p.name[5:]))
+
+
 def saved_models(work) -> tuple[Path | None, Path | None]:
     """The main retriever's last saved round and the reranker notebook 05 selected, in the
     working folder ``work`` (None where absent): found without importing the libraries that
     made them, so notebook 06 can check their versions first."""
-    rounds = sorted((p.parent for p in (Path(work) / "retriever").glob(f"round[0-9]*/{RETRIEVER_MARKER}")),
-                    key=lambda p: int(p.name[5:]))
+    rounds = [p for p in saved_rounds(Path(work) / "retriever") if (p / RETRIEVER_MARKER).is_file()]
     selected = Path(work) / "reranker" / SELECTED_FILE
     reranker = selected.parent / json.loads(selected.read_text())["folder"] if selected.is_file() else None
     return (rounds[-1] if rounds else None), reranker

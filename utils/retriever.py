@@ -404,9 +404,7 @@ def text_config(*folders) -> TextConfig:
     return next(iter(found.values()))
 
 
-def saved_rounds(folder) -> list[Path]:
-    """The ``round{r}`` folders under ``folder``, in round order."""
-    return sorted(Path(folder).glob("round[0-9]*"), key=lambda p: int(p.name[5:]))
+saved_rounds = paths.saved_rounds
 
 
 def trained(retriever_dir) -> dict[str, tuple[Path, Holdout]]:

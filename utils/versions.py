@@ -18,7 +18,6 @@ import importlib
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, distribution, version
-from pathlib import Path
 
 PINNED = ("sentence-transformers", "transformers", "scikit-learn")
 """Must match what trained the models: their loading code and file formats change between
