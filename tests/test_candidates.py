@@ -196,3 +196,23 @@ def test_the_second_degree_votes_or_only_marks(frames, monkeypatch):
     voted, _ = cand.recall(picked, content, {"main": base_model_path()}, neighbours_vote=True, **args)
     assert "c_none" not in set(marked["content_id"]) and "c_none" in set(voted["content_id"])
     assert marked["votes"].max() <= 2 and {"neighbours_rank", "neighbours_score"} <= set(marked.columns)
+
+
+def test_the_zero_shot_model_votes_as_a_third_source(frames):
+    """The untuned model's top-K is a source of its own: it votes, every topic gets its
+    candidates (any language for a topic whose language has none), its columns are features."""
+    from utils import ranker
+    from utils.retriever import base_model_path
+
+    data, queries, content = frames
+    picked = queries.head(4).copy()
+    picked.iloc[0, picked.columns.get_loc("language")] = "zz"
+    fused, sources = cand.recall(picked, content, {"main": base_model_path()}, k=5, max_length=32,
+                                 zero_shot=base_model_path())
+    assert list(sources) == ["tfidf", "retriever", "zero_shot"]
+    assert set(sources["zero_shot"]["topic_id"]) == set(picked["id"])
+    # the same model twice: both dense sources agree, so each pair they share has both votes
+    both = fused.dropna(subset=["retriever_rank"])
+    assert both["zero_shot_rank"].notna().all() and fused["votes"].max() == 3
+    found = ranker.features(fused, data)
+    assert found["zero_shot_gap"].max() == 0 and found["zero_shot_gap"].notna().all()

@@ -105,3 +105,20 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
     assert retriever.text_config(tmp_path / "oof1" / "round1") == other_text
     with pytest.raises(ValueError, match="trained on texts built differently"):
         retriever.text_config(tmp_path / "round1", tmp_path / "oof1" / "round1")
+
+
+def test_notebook_06_finds_the_zero_shot_model_it_was_validated_with(tmp_path):
+    """The packaged copy beside the retriever first, then a folder of the working folder,
+    then the offline base model for its hub id; nothing when none was fused."""
+    from utils.paths import BASE_MODEL_ID
+
+    assert retriever.zero_shot_model(None, tmp_path) is None
+    assert retriever.zero_shot_model(BASE_MODEL_ID, tmp_path) == retriever.base_model_path()
+    (tmp_path / "work" / "mine").mkdir(parents=True)
+    (tmp_path / "work" / "mine" / "modules.json").write_text("[]")
+    assert retriever.zero_shot_model("mine", tmp_path / "retriever", tmp_path / "work") == str(
+        tmp_path / "work" / "mine")
+    packaged = tmp_path / "retriever" / retriever.ZERO_SHOT_DIR
+    packaged.mkdir(parents=True)
+    (packaged / "modules.json").write_text("[]")
+    assert retriever.zero_shot_model(BASE_MODEL_ID, tmp_path / "retriever") == str(packaged)

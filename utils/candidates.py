@@ -3,6 +3,8 @@
 - ``dense_candidates``: a bi-encoder's same-language top-K (:func:`utils.search.search`);
 - ``tfidf_candidates``: scikit-learn's TF-IDF on character n-grams, fitted per language on
   that language's content, searched in query chunks (memory bounded by the chunk);
+- the untuned base model's ``dense_candidates`` (``zero_shot``): a third voter whose view
+  of the texts no training channel has bent;
 - ``neighbour_candidates``: the second degree, the content linked to the topic's nearest
   topics whose links are known (LECR's 1st place);
 - ``assign_retrievers``: which trained retriever recalls each topic (out of fold where one
@@ -136,20 +138,22 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
            k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
            query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
            links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None,
-           neighbours_vote: bool = False) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+           neighbours_vote: bool = False, zero_shot=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
     and with ``neighbours`` > 0 the second degree (:func:`neighbour_candidates`: ``known``
     maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`):
     with ``neighbours_vote`` it proposes candidates as the others do (a vote in the fusion),
     else it only marks the candidates the others found (its rank and score, features);
     with ``topic_table`` (the topics table: titles, parents) too, the fused candidates get the
-    :data:`COUNTS` of those links (:func:`link_counts`).
+    :data:`COUNTS` of those links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
+    id, usually the base model the retrievers were fine-tuned from) adds that model's top-``k``
+    of every query as a source that votes (``zero_shot``).
 
     ``retrievers`` maps names to model folders (or hub ids); ``serving`` (``topic_id,
     retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
     the only one). A topic whose language has no content is searched in every language by
     the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``,
-    ``neighbours``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
+    ``zero_shot``, ``neighbours``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
     apart. On a GPU the bi-encoders run in half precision
     (:func:`utils.retriever.inference_dtype`).
     """
@@ -182,6 +186,12 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
                                                    k, neighbours, batch_size, query_emb, timer))
             log.info("%s: candidates for %d topics", name, len(served))
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
+    if zero_shot is not None:
+        with _stage(timer, "load the zero-shot model"):
+            model = load_model(zero_shot, max_length, dtype=inference_dtype())
+        sources["zero_shot"] = dense_candidates(model, queries, content, k=k, batch_size=batch_size,
+                                                query_chunk=query_chunk, any_language_fallback=True,
+                                                timer=timer)
     if neighbours:
         sources["neighbours"] = pd.concat(second, ignore_index=True) if second else empty_candidates()
     with _stage(timer, "fuse", items=len(queries)):

