@@ -179,7 +179,7 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
                         params={"PREDICT": "valid", "RERANKER": str(folder),
                                 "RETRIEVER": str(work / "retriever" / "round2"),
                                 "RERANK_TOP_K": rerank_top_k})
-    f2 = score.main([str(elsewhere / "submission.csv"), str(tiny_dir / "correlations.csv")])
+    f2 = score.evaluate(elsewhere / "submission.csv", tiny_dir, elsewhere / "requested.csv").f2
     reported = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")["in-sample f2"]
     row = (reranker.pipeline_name(folder.name) if rerank_top_k is None or folder.name == "features"
            else f"two stages: the selected reranker, only the fused top {rerank_top_k} reranked")
@@ -215,6 +215,7 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     executed = elsewhere / "notebooks" / "06_submission.ipynb"
     printed = "".join("".join(o.get("text", "")) for o in outputs(executed))
     assert "reranker texts: TextConfig(" in printed and "description_first=False" in printed
+    assert "1 topic(s) to predict are in a language without content ('zz')" in printed  # counted
 
 
 def test_submission_rejects_an_unknown_requested_topic(tiny_copy, tmp_path):

@@ -26,16 +26,16 @@ def test_check_names_the_rows_at_fault(rows, message):
         submission.check(pd.DataFrame(rows, columns=submission.COLUMNS), ["t1", "t2"], CONTENT)
 
 
-def test_scorer_prints_kaggles_mean_f2(tmp_path, capsys):
+def test_scorer_prints_kaggles_mean_f2_over_the_requested_topics(tmp_path, capsys):
     (tmp_path / "sub.csv").write_text("topic_id,content_ids\nt1,c1 c2\nt2,c3\n")
     (tmp_path / "corr.csv").write_text("topic_id,content_ids\nt1,c1\nt2,c2\nt3,c3\n")
-    f2 = score.main([str(tmp_path / "sub.csv"), str(tmp_path / "corr.csv")])
+    (tmp_path / "asked.csv").write_text("topic_id\nt1\nt2\n")
+    assert score.main([str(tmp_path / "sub.csv"), str(tmp_path / "corr.csv"), "--topics",
+                       str(tmp_path / "asked.csv")]) == 0
     # t1: precision 1/2, recall 1 -> F2 = 5 * 0.5 / (4 * 0.5 + 1) = 0.8333; t2: 0
-    assert f2 == pytest.approx(0.8333 / 2, abs=1e-4)
-    assert "2 topics, mean F2 0.4167" in capsys.readouterr().out
-    (tmp_path / "bad.csv").write_text("topic_id,content_ids\nt1,\nt2,c3\n")
-    with pytest.raises(SystemExit, match="invalid: .*no content predicted"):
-        score.main([str(tmp_path / "bad.csv"), str(tmp_path / "corr.csv")])
+    assert "mean F2 0.4167 over 2 topics" in capsys.readouterr().out
+    report = score.evaluate(tmp_path / "sub.csv", tmp_path / "corr.csv", tmp_path / "asked.csv")
+    assert report.f2 == pytest.approx(0.8333 / 2, abs=1e-4) and report.valid
 
 
 def test_model_dir_explicit_working_folder_then_attached(tmp_path):

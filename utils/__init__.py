@@ -4,6 +4,7 @@ Modules (each does one job):
 
 - ``paths``   : where the data and the working folder are.
 - ``data``    : load and validate a competition folder (``LECRData``).
+- ``csvfile`` : read a CSV file saved by any tool (UTF-16, tabs, gzip), or say why not.
 - ``tree``    : the topic tree (ancestors, breadcrumb, root, children).
 - ``text``    : the topic and content texts the models read.
 - ``metrics`` : mean F2 (Kaggle's metric), recall@K, precision.
@@ -12,13 +13,13 @@ Modules (each does one job):
 - ``folds``   : the cross-validation split every stage shares.
 - ``retriever``: bi-encoder training (sampler, hard negatives, boost rounds, recall).
 - ``search``  : embeddings and chunked same-language top-K search.
-- ``candidates``: TF-IDF, dense and second-degree candidates, their fusion, link counts,
+- ``candidates``: TF-IDF, dense, zero-shot and second-degree candidates, their fusion, link counts,
   stage-1-only F2.
 - ``reranker``: stage 2's cross-encoder, its training topics and pairs, saving and loading.
 - ``ranker``  : stage 2's gradient-boosted feature ranker.
 - ``postprocess``: the selection rules (thresholds, top-n, expected F2), never a topic empty.
 - ``tuning``  : rules and models chosen on validation topics, with honest (cross-fitted) F2.
-- ``submission``, ``score``: build, check and score ``submission.csv``.
+- ``submission``: build and check ``submission.csv``; ``score``: score it as Kaggle does.
 - ``package`` : Kaggle dataset folders for ``utils``, the models and the wheels; upload.
 - ``versions``: the library versions saved with the models, checked (and installed) offline.
 - ``logs``    : what the notebooks print (the suite's progress, not the libraries').

@@ -6,6 +6,12 @@ raises one :class:`DataError` whose message names the file, the first offending 
 1-based data rows, header excluded, with their ids) and what to fix. Oddities that real data
 has (a content language that differs from its topic's) are :class:`DataWarning` warnings with
 a count, kept in ``LECRData.warnings``.
+
+Ids are a prefix (``t_`` for topics, ``c_`` for content) followed by one token without
+whitespace or commas (:data:`ID_RULE`). What can be fixed without guessing is fixed, with a
+counted warning: a file saved as UTF-16, tab-separated or gzip-compressed
+(:mod:`utils.csvfile`), spaces around an id, a language code in capitals (``EN`` is ``en``),
+a content id listed twice in one row. A file that is not UTF-8 is an error, not a guess.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+
+from . import csvfile
 
 FILES = {
     "topics": (
@@ -82,31 +90,71 @@ def _rows(frame: pd.DataFrame, mask, id_column: str = "id") -> str:
     return f"{len(hits)} row(s): {shown}{more}"
 
 
-def read_table(path: Path, name: str) -> pd.DataFrame:
-    """Read one competition CSV as strings (empty fields are ``""``) and check its columns."""
+def read_table(path: Path, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Read one competition CSV as strings (empty fields are ``""``) and check its columns;
+    also return the notes on what :func:`utils.csvfile.read` normalised to read it."""
     filename, columns = FILES[name]
     file = Path(path) / filename
-    if not file.is_file():
+    if not file.exists():
         raise DataError(
             f"{file}: file not found. A competition folder holds "
             f"{', '.join(f for f, _ in FILES.values())}; pass the folder that contains them "
             f"(or generate one with `python -m utils.demo --out DIR`)."
         )
     try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{file}: the file is empty; it needs the header row "
-                        f"{','.join(columns)} and its data rows.") from None
-    except pd.errors.ParserError as err:
-        raise DataError(f"{file}: not a readable CSV ({err}); re-export it as UTF-8 CSV "
-                        f"with a header row.") from None
+        frame, notes = csvfile.read(file)
+    except csvfile.CSVError as err:
+        raise DataError(f"{err} The file needs the header row {','.join(columns)} and its data rows."
+                        if "empty" in str(err) or "no header" in str(err) else str(err)) from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(
             f"{file}: missing column(s) {missing}; found {list(frame.columns)}. "
             f"The file needs the columns {columns} (Kaggle's LECR layout)."
         )
-    return frame.reset_index(drop=True)
+    return frame, [f"{filename}: {note}." for note in notes]
+
+
+ID_COLUMNS = {"topics": ("id", "parent"), "content": ("id",), "correlations": ("topic_id",),
+              "sample_submission": ("topic_id",)}
+"""The columns of each file that hold one id (``content_ids`` holds a space-separated list)."""
+ID_RULE = r"[^\s,]+"
+"""What follows an id's prefix (``t_``, ``c_``): one non-empty token, no whitespace or comma."""
+
+
+def _normalise(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Fix, in place and with a counted note each, what is unambiguous: spaces around ids,
+    a language code's case and spaces (``EN`` is ``en``), runs of spaces in ``content_ids``
+    and a content id listed twice in one row."""
+    notes = []
+    for name, columns in ID_COLUMNS.items():
+        frame, filename = tables[name], FILES[name][0]
+        for column in columns:
+            stripped = frame[column].str.strip()
+            changed = stripped != frame[column]
+            if changed.any():
+                notes.append(f"{filename}: spaces around {column} in {_rows(frame, changed, column)}; "
+                             "stripped.")
+                frame[column] = stripped
+    for name in ("topics", "content"):
+        frame, filename = tables[name], FILES[name][0]
+        code = frame["language"].str.strip().str.lower()
+        changed = code != frame["language"]
+        if changed.any():
+            examples = sorted(set(frame.loc[changed, "language"]))[:_SHOW]
+            notes.append(f"{filename}: language code in another case or with spaces ({examples}) in "
+                         f"{changed.sum():,} row(s); read in lower case.")
+            frame["language"] = code
+    for name in ("correlations", "sample_submission"):
+        frame, filename = tables[name], FILES[name][0]
+        tokens = frame["content_ids"].str.split()
+        unique = tokens.map(lambda ids: list(dict.fromkeys(ids)))
+        repeated = tokens.str.len() != unique.str.len()
+        if repeated.any():
+            notes.append(f"{filename}: a content id listed twice in {_rows(frame, repeated, 'topic_id')}; "
+                         "kept once.")
+        frame["content_ids"] = unique.str.join(" ")
+    return notes
 
 
 def _check_ids(frame: pd.DataFrame, file: str, column: str, prefix: str) -> None:
@@ -119,10 +167,10 @@ def _check_ids(frame: pd.DataFrame, file: str, column: str, prefix: str) -> None
     if dup.any():
         raise DataError(f"{file}: duplicate {column} in {_rows(frame, dup, column)}; "
                         f"each {column} must appear once: remove or merge the repeated rows.")
-    bad = ~ids.str.startswith(prefix)
+    bad = ~ids.str.fullmatch(prefix + ID_RULE)
     if bad.any():
-        raise DataError(f"{file}: {column} without the {prefix!r} prefix in "
-                        f"{_rows(frame, bad, column)}; ids look like {prefix}0123456789ab.")
+        raise DataError(f"{file}: {column} is not {prefix!r} followed by one token (no spaces or "
+                        f"commas) in {_rows(frame, bad, column)}; ids look like {prefix}0123456789ab.")
 
 
 def _typed_topics(topics: pd.DataFrame) -> pd.DataFrame:
@@ -198,6 +246,11 @@ def validate(data: LECRData) -> list[str]:
                         f"{_rows(corr, empty, 'topic_id')}; list the topic's content ids "
                         f"(space-separated) or drop the row.")
     links = data.links
+    commas = corr["content_ids"].str.contains(",", regex=False)
+    if commas.any():
+        raise DataError(f"correlations.csv: content_ids separated by commas in "
+                        f"{_rows(corr, commas, 'topic_id')}; separate the ids with spaces "
+                        f"(c_1 c_2), as Kaggle's files do.")
     unknown = ~links["content_id"].isin(set(content["id"]))
     if unknown.any():
         bad = corr["topic_id"].isin(set(links.loc[unknown, "topic_id"]))
@@ -225,6 +278,28 @@ def validate(data: LECRData) -> list[str]:
     if len(flagged):
         found.append(f"topics.csv: {len(flagged):,} topic(s) with has_content False have "
                      f"correlations (e.g. {flagged['id'].iloc[0]}).")
+    found += prediction_warnings(topics, content, data.sample_submission["topic_id"])
+    return found
+
+
+def prediction_warnings(topics: pd.DataFrame, content: pd.DataFrame, requested,
+                        what: str = "sample_submission.csv") -> list[str]:
+    """Counts of the topics in ``requested`` (ids) that will be predicted from little: no title
+    nor description (their text is their ancestors' titles alone, or nothing for a root), or
+    a language without content (the bi-encoder then searches every language, TF-IDF nothing)."""
+    asked = topics[topics["id"].isin(set(requested))]
+    found = []
+    blank = (asked["title"].str.strip() == "") & (asked["description"].str.strip() == "")
+    if blank.any():
+        found.append(f"{what}: {blank.sum():,} topic(s) to predict have no title nor description "
+                     f"(e.g. {asked.loc[blank, 'id'].iloc[0]}): predicted from their ancestors' "
+                     f"titles alone, or from nothing for a channel root.")
+    alone = ~asked["language"].isin(set(content["language"]))
+    if alone.any():
+        languages = sorted(set(asked.loc[alone, "language"]))
+        found.append(f"{what}: {alone.sum():,} topic(s) to predict are in a language without content "
+                     f"({', '.join(map(repr, languages[:_SHOW]))}): the bi-encoder searches every "
+                     f"language for them, TF-IDF proposes nothing.")
     return found
 
 
@@ -234,11 +309,25 @@ def load_competition(path, check: bool = True) -> LECRData:
     if not path.is_dir():
         raise DataError(f"{path}: no such folder; pass the folder that holds topics.csv, "
                         f"content.csv, correlations.csv and sample_submission.csv.")
-    tables = {name: read_table(path, name) for name in FILES}
+    tables, notes = {}, []
+    for name in FILES:
+        tables[name], read_notes = read_table(path, name)
+        notes += read_notes
+    for name in ("topics", "content"):
+        if tables[name].empty:
+            raise DataError(f"{path / FILES[name][0]}: a header and no data rows; the file needs "
+                            f"one row per {name[:-1] if name == 'topics' else 'content item'}.")
+    for name, meaning in (("correlations", "no links to train or validate on (notebooks 02-05 "
+                                           "need them; notebook 06 predicts without them)"),
+                          ("sample_submission", "no topics to predict (notebook 06 with PREDICT = "
+                                                "'sample_submission' stops)")):
+        if tables[name].empty:
+            notes.append(f"{FILES[name][0]}: a header and no data rows: {meaning}.")
+    notes += _normalise(tables)
     tables["topics"] = _typed_topics(tables["topics"])
     data = LECRData(path=path, **tables)
     if check:
-        data.warnings = validate(data)
+        data.warnings = notes + validate(data)
         for message in data.warnings:
             warnings.warn(message, DataWarning, stacklevel=2)
     return data

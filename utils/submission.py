@@ -2,7 +2,8 @@
 
 Kaggle's format is ``topic_id,content_ids`` with the content ids space-separated. ``check``
 enforces what a valid submission needs: every requested topic exactly once, nothing else,
-every content id real, no topic left empty (an empty prediction scores 0).
+every content id real, no topic left empty (an empty prediction scores 0). Scoring is
+:mod:`utils.score`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .metrics import scores_per_topic
+from . import csvfile
 
 COLUMNS = ["topic_id", "content_ids"]
 
@@ -26,6 +27,25 @@ def frame(chosen: dict[str, list[str]], topic_ids) -> pd.DataFrame:
     topic_ids = list(topic_ids)
     return pd.DataFrame({"topic_id": topic_ids,
                          "content_ids": [" ".join(chosen.get(t, [])) for t in topic_ids]})
+
+
+def requested_topics(data, predict: str = "sample_submission", folds=None, valid_fold: int = 0) -> list[str]:
+    """The topics to predict: those of ``sample_submission.csv`` (``predict``
+    ``"sample_submission"``), or the validation fold ``valid_fold`` of ``folds``
+    (``"valid"``); an empty list is an error, never an empty submission."""
+    if predict == "sample_submission":
+        requested = data.sample_submission["topic_id"].drop_duplicates().tolist()
+        where = f"{Path(data.path) / 'sample_submission.csv'} has no rows: list the topic ids to predict in it"
+    elif predict == "valid":
+        from .folds import split_topics
+
+        requested = sorted(split_topics(folds, valid_fold)[1])
+        where = f"validation fold {valid_fold} has no topics: check folds.csv (notebook 02)"
+    else:
+        raise ValueError(f'PREDICT must be "sample_submission" or "valid", not {predict!r}')
+    if not requested:
+        raise SubmissionError(f"no topics to predict: {where}.")
+    return requested
 
 
 def _rows(mask: pd.Series, submission: pd.DataFrame, limit: int = 3) -> str:
@@ -69,24 +89,6 @@ def write(submission: pd.DataFrame, path) -> Path:
 
 
 def read(path) -> pd.DataFrame:
-    """A submission file as written by Kaggle's format (missing file: a clear error)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such submission file.")
-    submission = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return submission
-
-
-def score(submission: pd.DataFrame, correlations: pd.DataFrame) -> pd.DataFrame:
-    """Precision, recall and F2 per topic of the submission (Kaggle's metric is the mean F2).
-
-    Topics are the submission's; ``correlations`` (``topic_id, content_ids``) must cover them.
-    """
-    truth = correlations[correlations["topic_id"].isin(set(submission["topic_id"]))]
-    unscored = set(submission["topic_id"]) - set(truth["topic_id"])
-    if unscored:
-        raise SubmissionError(f"{len(unscored)} submitted topic(s) have no correlations to score "
-                              f"against, e.g. {sorted(unscored)[:3]}.")
-    pred = dict(zip(submission["topic_id"], submission["content_ids"].str.split()))
-    truth_lists = dict(zip(truth["topic_id"], truth["content_ids"].str.split()))
-    return scores_per_topic(pred, truth_lists)
+    """A submission file, read as Kaggle reads it: plain UTF-8 CSV (anything else raises
+    :class:`utils.csvfile.CSVError` naming the file and the fix)."""
+    return csvfile.read(path, strict=True)[0]
