@@ -61,6 +61,17 @@ def test_utf16_tab_separated_gzip_bom_and_crlf_read_as_the_plain_file(tiny_copy,
     assert not any(m.startswith("topics.csv:") for m in messages)  # a BOM and CRLF: lossless, silent
 
 
+def test_semicolons_and_a_bare_list_of_topics_to_predict(tiny_copy, tiny_dir):
+    topics = pd.read_csv(tiny_dir / "topics.csv", dtype=str, keep_default_na=False)
+    topics.to_csv(tiny_copy / "topics.csv", sep=";", index=False)  # Excel in a comma-decimal locale
+    asked = pd.read_csv(tiny_dir / "sample_submission.csv", dtype=str)[["topic_id"]]
+    asked.to_csv(tiny_copy / "sample_submission.csv", index=False)
+    data, messages = load_quietly(tiny_copy)
+    assert data.topics["id"].tolist() == topics["id"].tolist()
+    assert any("topics.csv: semicolon-separated" in m for m in messages)
+    assert data.sample_submission["topic_id"].tolist() == asked["topic_id"].tolist()
+
+
 def test_nul_bytes_are_an_error_not_a_guess(tiny_copy):
     (tiny_copy / "topics.csv").write_bytes("topic".encode("utf-16-le"))  # no byte-order mark
     with pytest.raises(DataError, match=r"topics\.csv: holds NUL bytes"):

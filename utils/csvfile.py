@@ -5,8 +5,8 @@ Kaggle's files are UTF-8 CSV. Files users bring were often saved by Excel or a s
 
 - a UTF-8 byte-order mark (Excel's "CSV UTF-8") and CRLF line endings (silently: lossless);
 - UTF-16 with its byte-order mark (Excel's "Unicode text"), decoded;
-- tab-separated values (the same "Unicode text", or a TSV export), read as such when the
-  header holds tabs and no comma;
+- tab- or semicolon-separated values (the same "Unicode text", a TSV export, or Excel's CSV
+  in locales whose decimal mark is a comma), read as such when the header holds no comma;
 - gzip-compressed content under a ``.csv`` name, decompressed;
 - spaces around the header's column names, stripped.
 
@@ -68,9 +68,12 @@ def read(file, strict: bool = False, columns=None) -> tuple[pd.DataFrame, list[s
             raise CSVError(f"{file}: holds NUL bytes, so it is UTF-16 without a byte-order mark or "
                            "not a text file; save it as UTF-8 CSV.")
         first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    if "," not in first_line and "\t" in first_line:
-        notes.append("tab-separated, read as such")
-        options["sep"] = "\t"
+    if "," not in first_line:
+        for sep, name in (("\t", "tab"), (";", "semicolon")):
+            if sep in first_line:
+                notes.append(f"{name}-separated, read as such")
+                options["sep"] = sep
+                break
     if strict and notes:
         raise CSVError(f"{file}: {'; '.join(notes)}: Kaggle reads a submission as plain UTF-8 "
                        "comma-separated values; write it with pandas' to_csv(index=False).")

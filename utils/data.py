@@ -106,6 +106,8 @@ def read_table(path: Path, name: str) -> tuple[pd.DataFrame, list[str]]:
     except csvfile.CSVError as err:
         raise DataError(f"{err} The file needs the header row {','.join(columns)} and its data rows."
                         if "empty" in str(err) or "no header" in str(err) else str(err)) from None
+    if name == "sample_submission" and "content_ids" not in frame.columns:
+        frame["content_ids"] = ""  # a plain list of the topics to predict will do
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(
