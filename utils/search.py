@@ -18,13 +18,22 @@ from sentence_transformers import util
 
 log = logging.getLogger(__name__)
 COLUMNS = ["topic_id", "content_id", "rank", "score"]
+TIE_MARGIN = 16
+"""Extra items fetched past the top ``k`` so that near-ties at the cut (identical texts, whose
+scores differ only by the batch they were embedded in) are settled by :func:`with_ranks`'s
+order, not by float noise: the same topic gets the same top ``k``, embedded in any company."""
 
 
 def embed(model, texts, batch_size: int = 128, show_progress_bar: bool = False) -> np.ndarray:
-    """L2-normalised float32 embeddings of ``texts`` (a list or Series), in input order."""
-    return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                        convert_to_numpy=True, show_progress_bar=show_progress_bar
-                        ).astype(np.float32, copy=False)
+    """L2-normalised float32 embeddings of ``texts`` (a list or Series), in input order.
+
+    Each distinct text is embedded once, so identical texts (an item copied into several
+    channels) get identical vectors: their scores tie exactly, and :func:`with_ranks` orders
+    them by id, never by the float noise of the batch each copy happened to be in."""
+    unique, inverse = np.unique(np.asarray(list(texts), dtype=object).astype(str), return_inverse=True)
+    vectors = model.encode(unique.tolist(), batch_size=batch_size, normalize_embeddings=True,
+                           convert_to_numpy=True, show_progress_bar=show_progress_bar)
+    return np.asarray(vectors, dtype=np.float32)[inverse.reshape(-1)]
 
 
 def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
@@ -51,7 +60,7 @@ def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
             torch.from_numpy(query_emb[q_rows]).to(device),
             torch.from_numpy(corpus_emb[c_rows]).to(device),
             query_chunk_size=query_chunk, corpus_chunk_size=corpus_chunk,
-            top_k=min(k, len(c_rows)), score_function=util.dot_score)
+            top_k=min(k + TIE_MARGIN, len(c_rows)), score_function=util.dot_score)
         sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         flat = [(h["corpus_id"], h["score"]) for row in hits for h in row]
         index, score = (np.array(col) for col in zip(*flat))
@@ -65,7 +74,8 @@ def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
                     count, language)
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
-    return with_ranks(pd.concat(parts, ignore_index=True), "score")[COLUMNS]
+    found = with_ranks(pd.concat(parts, ignore_index=True), "score")
+    return found[found["rank"] <= k].reset_index(drop=True)[COLUMNS]
 
 
 def with_ranks(found: pd.DataFrame, score: str, keys=()) -> pd.DataFrame:
