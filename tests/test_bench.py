@@ -111,3 +111,12 @@ def test_ranker_variants_benchmark_smoke(recalled, tmp_path):
     assert list(tables) == names and families["before"] == ["threshold", "relative"]
     honest = [tuning.crossfit({name: table}).quality()["f2"] for name, table in tables.items()]
     assert all(0 <= f2 <= 1 for f2 in honest)
+
+
+def test_cache_precision_benchmark_smoke(tiny_dir, capsys):
+    from utils.retriever import base_model_path
+
+    load("cache_precision").main(["--data", str(tiny_dir), "--retriever", base_model_path(),
+                                  "--k", "5", "--max-length", "32"])
+    out = capsys.readouterr().out
+    assert "| float16, read back |" in out and "| float32 cache, half the texts fresh |" in out

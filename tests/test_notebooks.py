@@ -124,7 +124,7 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     texts = TextConfig().as_dict()  # 03's, recorded by 03, 04 and 05 for 06 to rebuild
     assert reranker.settings(folder)["recall"] == {
         "top_k": 20, "tfidf": True, "neighbours": 5, "neighbours_vote": False, "link_counts": True,
-        "max_length": 32, "text": texts}
+        "zero_shot": None, "max_length": 32, "text": texts}
     assert json.loads((work / "retriever" / "round2" / "fit.json").read_text())["text"] == texts
     report = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
     valid = found[found["topic_id"].isin(valid_topics)]

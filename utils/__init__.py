@@ -13,6 +13,7 @@ Modules (each does one job):
 - ``folds``   : the cross-validation split every stage shares.
 - ``retriever``: bi-encoder training (sampler, hard negatives, boost rounds, recall).
 - ``search``  : embeddings and chunked same-language top-K search.
+- ``embcache``: content embeddings saved with the retriever; only new texts are embedded.
 - ``candidates``: TF-IDF, dense, zero-shot and second-degree candidates, their fusion, link counts,
   stage-1-only F2.
 - ``reranker``: stage 2's cross-encoder, its training topics and pairs, saving and loading.

@@ -39,21 +39,24 @@ def _stage(timer, name: str, **extra):
 def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
                      batch_size: int = 256, query_chunk: int = 1024,
                      any_language_fallback: bool = False, timer=None,
-                     query_emb: np.ndarray | None = None) -> pd.DataFrame:
+                     query_emb: np.ndarray | None = None, cache=None) -> pd.DataFrame:
     """Top-``k`` same-language items by cosine for ``queries`` (``id, language, text``).
 
     Only the corpus items in the queries' languages are embedded. With
     ``any_language_fallback``, a query whose language has no corpus item is searched against
     the whole corpus instead (then every item is embedded), so it still gets candidates.
     ``timer`` (a :class:`~utils.profiling.StageTimer`) times embedding and search apart;
-    ``query_emb``: the queries' embeddings, if already computed.
+    ``query_emb``: the queries' embeddings, if already computed; ``cache`` (a
+    :class:`~utils.embcache.ContentCache` for ``model``): content embeddings looked up there,
+    only the misses embedded (and added to it).
     """
     covered = set(queries["language"]) & set(corpus["language"])
     orphans = queries[~queries["language"].isin(covered)]
     if not (any_language_fallback and len(orphans)):
         corpus = corpus[corpus["language"].isin(covered)]
     with _stage(timer, "embed content", items=len(corpus)):
-        corpus_emb = search.embed(model, corpus["text"], batch_size)
+        corpus_emb = (search.embed(model, corpus["text"], batch_size) if cache is None
+                      else cache.embed(model, corpus["text"], batch_size))
     if query_emb is None:
         with _stage(timer, "embed topics", items=len(queries)):
             query_emb = search.embed(model, queries["text"], batch_size)
@@ -138,7 +141,8 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
            k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
            query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
            links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None,
-           neighbours_vote: bool = False, zero_shot=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+           neighbours_vote: bool = False, zero_shot=None,
+           caches: dict | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
     and with ``neighbours`` > 0 the second degree (:func:`neighbour_candidates`: ``known``
     maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`):
@@ -147,7 +151,9 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     with ``topic_table`` (the topics table: titles, parents) too, the fused candidates get the
     :data:`COUNTS` of those links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
     id, usually the base model the retrievers were fine-tuned from) adds that model's top-``k``
-    of every query as a source that votes (``zero_shot``).
+    of every query as a source that votes (``zero_shot``). ``caches`` maps a retriever's name,
+    or ``zero_shot``, to its :class:`~utils.embcache.ContentCache`: content embeddings are
+    looked up there and the misses embedded and added (:mod:`utils.embcache`).
 
     ``retrievers`` maps names to model folders (or hub ids); ``serving`` (``topic_id,
     retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
@@ -163,7 +169,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
         if len(retrievers) != 1:
             raise ValueError("several retrievers need `serving`: which topic each one recalls")
         serving = pd.DataFrame({"topic_id": queries["id"], "retriever": next(iter(retrievers))})
-    sources = {}
+    sources, caches = {}, caches or {}
     if tfidf:
         with _stage(timer, "TF-IDF search", items=len(queries)):
             sources["tfidf"] = tfidf_candidates(queries, content, k=k, chunk=query_chunk)
@@ -180,7 +186,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
                 query_emb = search.embed(model, served["text"], batch_size)
             dense.append(dense_candidates(model, served, content, k=k, batch_size=batch_size,
                                           query_chunk=query_chunk, any_language_fallback=True,
-                                          timer=timer, query_emb=query_emb))
+                                          timer=timer, query_emb=query_emb, cache=caches.get(name)))
             if neighbours:
                 second.append(neighbour_candidates(model, served, known[name], links, content_language,
                                                    k, neighbours, batch_size, query_emb, timer))
@@ -191,7 +197,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
             model = load_model(zero_shot, max_length, dtype=inference_dtype())
         sources["zero_shot"] = dense_candidates(model, queries, content, k=k, batch_size=batch_size,
                                                 query_chunk=query_chunk, any_language_fallback=True,
-                                                timer=timer)
+                                                timer=timer, cache=caches.get("zero_shot"))
     if neighbours:
         sources["neighbours"] = pd.concat(second, ignore_index=True) if second else empty_candidates()
     with _stage(timer, "fuse", items=len(queries)):

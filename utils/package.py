@@ -11,7 +11,8 @@ selected, with its settings and tuned post-processing) and, with ``--wheels``,
 ``DIR/lecr-wheels`` (the pinned libraries and what they need, for Kaggle's Python; notebook
 06 installs them offline when the kernel's versions differ from those the models recorded:
 :mod:`utils.versions`). ``--half`` saves the weights in float16 (half the upload; they are
-read back as float32).
+read back as float32; the content embeddings saved with the retriever by notebook 04,
+:mod:`utils.embcache`, are then left out, since other weights embed differently).
 
 It also writes ``DIR/lecr-submission``: notebook 06 with the ``kernel-metadata.json`` that
 ``kaggle kernels push -p DIR/lecr-submission`` needs to run it offline with the datasets and
@@ -34,7 +35,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import paths, versions
+from . import embcache, paths, versions
 from .ranker import MODEL_FILE
 from .reranker import SETTINGS_FILE, selected
 
@@ -54,7 +55,7 @@ def _metadata(folder: Path, slug: str, owner: str, title: str) -> None:
 
 
 def _copy_model(source: Path, target: Path, half: bool, kind: str, work: Path | None = None) -> None:
-    shutil.copytree(source, target, ignore=SKIP)
+    shutil.copytree(source, target, ignore=SKIP, dirs_exist_ok=True)
     for marker in (paths.RETRIEVER_MARKER, paths.RERANKER_MARKER):  # a run saved before the
         if (target / marker).is_file():                             # names were portable
             saved = json.loads((target / marker).read_text())
@@ -72,6 +73,8 @@ def _copy_model(source: Path, target: Path, half: bool, kind: str, work: Path | 
 
             model = load_model(target)
         model.half().save(str(target))
+        for name in (embcache.FILE, embcache.META):  # made by the float32 weights: not reused
+            (target / name).unlink(missing_ok=True)
 
 
 def check_portable(folder) -> None:

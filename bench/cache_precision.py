@@ -1,0 +1,70 @@
+"""How much the stored precision of cached content embeddings changes the candidates.
+
+    python bench/cache_precision.py --data ../shared/data/minilecr --retriever WORK/retriever/round2
+
+Embeds the folder's content and its correlated and requested topics with the retriever,
+then searches the same-language top ``--k`` (``utils.search.search``) with the content
+vectors as embedded (float32), stored in float16 and read back, and as a
+:class:`utils.embcache.ContentCache` holding a random half of the texts returns them (the
+other half embedded fresh, in other batches: the float noise a cache adds at best). For each
+it counts the (topic, item) pairs that entered or left a topic's list, and the topics whose
+list changed at all (order included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from utils import retriever, search  # noqa: E402
+from utils.data import load_competition  # noqa: E402
+from utils.embcache import ContentCache  # noqa: E402
+from utils.profiling import code_version, machine  # noqa: E402
+from utils.text import text_frames  # noqa: E402
+
+
+def changes(before: pd.DataFrame, after: pd.DataFrame) -> dict:
+    both = before.merge(after, on=["topic_id", "content_id"], how="outer", indicator=True)
+    lists = [frame.groupby("topic_id")["content_id"].agg(tuple) for frame in (before, after)]
+    return {"pairs in one list only": int((both["_merge"] != "both").sum()),
+            "topics whose list changed (order included)": int(lists[0].ne(lists[1]).sum())}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--retriever", required=True, help="a bi-encoder folder (notebook 03's round)")
+    parser.add_argument("--k", type=int, default=50)
+    parser.add_argument("--max-length", type=int, default=64)
+    args = parser.parse_args(argv)
+    data = load_competition(args.data)
+    topics, content = text_frames(data, retriever.text_config(args.retriever))
+    queries = topics[topics["id"].isin(set(data.correlations["topic_id"]) | set(data.sample_submission["topic_id"]))]
+    model = retriever.load_model(args.retriever, args.max_length)
+    vectors = search.embed(model, content["text"], 256)
+    query_emb = search.embed(model, queries["text"], 256)
+    half = np.sort(np.random.default_rng(0).choice(len(content), len(content) // 2, replace=False))
+    cache = ContentCache("bench", args.max_length)
+    cache.embed(model, content["text"].iloc[half])
+    variants = {"float16, read back": vectors.astype(np.float16).astype(np.float32),
+                "float32 cache, half the texts fresh": cache.embed(model, content["text"])}
+    base = search.search(queries, query_emb, content, vectors, k=args.k)
+    rows = {name: {**changes(base, search.search(queries, query_emb, content, found, k=args.k)),
+                   "max vector difference": float(np.abs(found - vectors).max())}
+            for name, found in variants.items()}
+    print(f"machine: {machine()}\ncode: {code_version()}\n{len(queries):,} topics, {len(content):,} "
+          f"content items, top {args.k}, {len(base):,} pairs in all")
+    table = pd.DataFrame(rows).T
+    print("| | " + " | ".join(table.columns) + " |\n|---|" + "---|" * len(table.columns))
+    for name, row in table.iterrows():
+        print(f"| {name} | " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+
+
+if __name__ == "__main__":
+    main()
