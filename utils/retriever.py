@@ -303,10 +303,17 @@ def mine_negatives(model: SentenceTransformer, pairs: pd.DataFrame, pool: pd.Dat
 # -- training and evaluation ----------------------------------------------------------------
 
 def _precision(choice: str) -> dict:
+    """The Trainer's mixed-precision arguments for ``choice`` (see ``RetrieverConfig.precision``):
+    bf16 runs on a CPU too (the Trainer's ``use_cpu``); fp16 needs a CUDA GPU."""
+    cuda = torch.cuda.is_available()
     if choice == "auto":
-        if not torch.cuda.is_available():
+        if not cuda:
             return {}
         return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    if choice == "fp16" and not cuda:
+        raise ValueError("precision 'fp16' needs a CUDA GPU; on a CPU use 'bf16' or 'fp32'")
+    if choice == "bf16" and not cuda:
+        return {"bf16": True, "use_cpu": True}
     return {"fp16": {"fp16": True}, "bf16": {"bf16": True}, "fp32": {}}[choice]
 
 

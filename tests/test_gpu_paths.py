@@ -1,0 +1,87 @@
+"""What a CUDA device changes in the code, run on the CPU, so a GPU user never runs a line CI
+has not: half-precision inference (bi-encoder and cross-encoder) against float32, and
+mixed-precision (bf16) training for a few steps."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from utils import reranker, retriever, search
+from utils.data import load_competition
+from utils.folds import make_folds, split_topics
+from utils.text import text_frames
+
+
+@pytest.fixture(scope="module")
+def frames(tiny_dir):
+    data = load_competition(tiny_dir)
+    topics, content = text_frames(data)
+    queries = topics[topics["id"].isin(data.correlations["topic_id"])].head(12)
+    return data, topics, queries, content
+
+
+def test_the_inference_dtype_follows_the_device():
+    assert retriever.inference_dtype("cuda:0") == torch.float16
+    assert retriever.inference_dtype("cpu") == torch.float32
+
+
+def test_half_precision_embeddings_find_the_same_candidates(frames):
+    """notebook 06 on a GPU embeds with float16 weights (``inference_dtype``)."""
+    _, _, queries, content = frames
+    corpus = content[content["language"].isin(set(queries["language"]))]
+    found = {}
+    for dtype in (torch.float32, torch.float16):
+        model = retriever.load_model(retriever.base_model_path(), 32, dtype=dtype)
+        q, c = search.embed(model, queries["text"]), search.embed(model, corpus["text"])
+        assert q.dtype == np.float32 and np.allclose(np.linalg.norm(c, axis=1), 1, atol=1e-3)
+        found[dtype] = (c, search.search(queries, q, corpus, c, k=5))
+    cosine = (found[torch.float32][0] * found[torch.float16][0]).sum(axis=1)
+    assert cosine.min() > 0.999
+    lists = [f[1].groupby("topic_id")["content_id"].agg(set) for f in found.values()]
+    assert (lists[0] == lists[1]).mean() >= 0.9  # near-ties aside, the same top 5
+
+
+def test_half_precision_cross_encoder_scores_agree(frames, tmp_path):
+    data, topics, queries, content = frames
+    pairs = data.links[data.links["topic_id"].isin(queries["id"])].head(16)
+    pairs = pd.concat([pairs, pairs.assign(content_id=np.roll(pairs["content_id"].to_numpy(), 3))]).assign(rank=1)
+    config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
+    reranker.load_model(retriever.base_model_path(), 48).save(str(tmp_path))  # one head for both
+    scores = [reranker.score(reranker.load_model(tmp_path, 48, dtype=dtype), pairs,
+                             topics.set_index("id")["text"], content.set_index("id")["text"], config)["score"]
+              for dtype in (torch.float32, torch.float16)]
+    assert np.abs(scores[0].to_numpy() - scores[1].to_numpy()).max() < 0.01
+
+
+@pytest.fixture(scope="module")
+def pairs(tiny_dir, frames):
+    data, topics, _, content = frames
+    train, _ = split_topics(make_folds(data, n_splits=3), 0)
+    by_id = topics.set_index("id")
+    return retriever.training_pairs(data.links, train, by_id["text"], content.set_index("id")["text"],
+                                    by_id["language"]).head(32)
+
+
+def test_bf16_mixed_precision_trains_the_retriever(frames, pairs, tmp_path):
+    data = frames[0]
+    model = retriever.load_model(retriever.base_model_path(), max_length=24)
+    before = next(model.parameters()).detach().clone()
+    config = retriever.RetrieverConfig(batch_size=8, max_length=24, precision="bf16")
+    history = retriever.train(model, pairs, data.links, config, 1, tmp_path)
+    assert len(history) and np.isfinite(history["loss"]).all()
+    weights = next(model.parameters())
+    assert weights.dtype == torch.float32 and not weights.detach().equal(before)  # float32 master weights
+
+
+def test_bf16_mixed_precision_trains_the_cross_encoder(frames, tmp_path):
+    data, topics, queries, content = frames
+    positives = data.links[data.links["topic_id"].isin(queries["id"])].head(12)
+    pairs = pd.concat([positives.assign(label=1, rank=1),
+                       positives.assign(content_id=np.roll(positives["content_id"].to_numpy(), 5),
+                                        label=0, rank=2)])
+    model = reranker.load_model(retriever.base_model_path(), 32)
+    config = reranker.RerankerConfig(max_length=32, batch_size=8, epochs=1, precision="bf16")
+    history = reranker.train(model, pairs, topics.set_index("id")["text"], content.set_index("id")["text"],
+                             config, tmp_path)
+    assert len(history) and np.isfinite(history["loss"]).all()
