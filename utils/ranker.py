@@ -64,6 +64,8 @@ GROUPS = {
     "titles": ("starts_same", "same_chapter"),
     "frame": ("hub", "item_gap"),
     "zero-shot": ("zero_shot_rank", "zero_shot_score", "zero_shot_gap"),
+    "fine-tuned scores": ("retriever_rank", "retriever_score", "retriever_gap", "retriever_ratio",
+                          "retriever_best", "retriever_worst"),
     "second degree": ("neighbours_rank", "neighbours_score"),
     "link counts": ("title_links", "text_links"),
     "sibling counts": ("parent_links",),
