@@ -1,6 +1,7 @@
 """The notebooks run top to bottom through the pipeline runner, on the tiny demo data."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -158,6 +159,9 @@ def test_submission_is_complete_and_valid(pipeline):
     requested = data.sample_submission["topic_id"]
     submission.check(written, requested, data.content["id"])  # raises if anything is off
     assert sorted(written["topic_id"]) == sorted(requested)
+    printed = "".join("".join(o.get("text", "")) for o in outputs(work / "notebooks" / "06_submission.ipynb"))
+    looked_up = re.search(r"main: ([\d,]+) content embeddings looked up, ([\d,]+) embedded", printed)
+    assert looked_up and looked_up[1] != "0" and looked_up[2] == "0"  # 04's vectors, nothing embedded again
 
 
 @pytest.mark.parametrize("model, rerank_top_k", [("retriever", None), ("features", None),
