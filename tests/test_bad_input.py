@@ -26,7 +26,7 @@ def rewrite(folder, name, change):
     change(frame).to_csv(file, index=False)
 
 
-def set_cell(name, row, column, value):
+def set_cell(row, column, value):
     def change(frame):
         frame.loc[row, column] = value
         return frame
@@ -103,7 +103,7 @@ def test_a_header_only_sample_submission_warns_and_predicting_from_it_stops(tiny
     ("topics", "id", "t_a\tb"), ("correlations", "topic_id", "t_"),
 ])
 def test_an_id_that_breaks_the_rule_names_the_row(tiny_copy, name, column, value):
-    rewrite(tiny_copy, name, set_cell(name, 2, column, value))
+    rewrite(tiny_copy, name, set_cell(2, column, value))
     with pytest.raises(DataError, match=rf"{name}\.csv: {column} is not .* followed by one token.* row 3"):
         load_competition(tiny_copy)
 
@@ -112,7 +112,7 @@ def test_spaces_around_ids_are_stripped_and_counted(tiny_copy, tiny_dir):
     topics = pd.read_csv(tiny_dir / "topics.csv", dtype=str, keep_default_na=False)
     linked = pd.read_csv(tiny_dir / "correlations.csv", dtype=str)["topic_id"].iloc[0]
     row = int(topics.index[topics["id"] == linked][0])
-    rewrite(tiny_copy, "topics", set_cell("topics", row, "id", linked + " "))
+    rewrite(tiny_copy, "topics", set_cell(row, "id", linked + " "))
     data, messages = load_quietly(tiny_copy)
     assert linked in set(data.topics["id"])
     assert any(f"topics.csv: spaces around id in 1 row(s): row {row + 1}" in m for m in messages)

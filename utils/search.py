@@ -30,10 +30,10 @@ def embed(model, texts, batch_size: int = 128, show_progress_bar: bool = False) 
     Each distinct text is embedded once, so identical texts (an item copied into several
     channels) get identical vectors: their scores tie exactly, and :func:`with_ranks` orders
     them by id, never by the float noise of the batch each copy happened to be in."""
-    unique, inverse = np.unique(np.asarray(list(texts), dtype=object).astype(str), return_inverse=True)
-    vectors = model.encode(unique.tolist(), batch_size=batch_size, normalize_embeddings=True,
+    inverse, unique = pd.factorize(pd.Series(list(texts), dtype=object))  # no fixed-width copy
+    vectors = model.encode(list(unique), batch_size=batch_size, normalize_embeddings=True,
                            convert_to_numpy=True, show_progress_bar=show_progress_bar)
-    return np.asarray(vectors, dtype=np.float32)[inverse.reshape(-1)]
+    return np.asarray(vectors, dtype=np.float32)[inverse]
 
 
 def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
