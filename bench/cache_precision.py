@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from utils import retriever, search  # noqa: E402
+from utils import models, retriever, search  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.embcache import ContentCache  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
@@ -46,7 +46,7 @@ def main(argv=None) -> None:
     data = load_competition(args.data)
     topics, content = text_frames(data, retriever.text_config(args.retriever))
     queries = topics[topics["id"].isin(set(data.correlations["topic_id"]) | set(data.sample_submission["topic_id"]))]
-    model = retriever.load_model(args.retriever, args.max_length)
+    model = models.load_bi_encoder(args.retriever, args.max_length)
     vectors = search.embed(model, content["text"], 256)
     query_emb = search.embed(model, queries["text"], 256)
     half = np.sort(np.random.default_rng(0).choice(len(content), len(content) // 2, replace=False))

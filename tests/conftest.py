@@ -56,3 +56,14 @@ def recalled(tiny_dir):
                          "retriever_rank": float(rank), "retriever_score": score,
                          "label": int(content in linked[topic])})
     return pd.DataFrame(rows), data
+
+
+@pytest.fixture(scope="session")
+def frames(tiny_dir):
+    """The tiny demo's (data, topic texts, 12 linked topics as queries, content texts)."""
+    from utils.text import text_frames
+
+    data = load_competition(tiny_dir)
+    topics, content = text_frames(data)
+    queries = topics[topics["id"].isin(data.correlations["topic_id"])].head(12)
+    return data, topics, queries, content

@@ -60,7 +60,7 @@ def test_a_cache_for_other_weights_or_length_is_not_used(frames, tmp_path):
 
 def test_a_partly_filled_cache_returns_each_text_its_own_vector(frames):
     from utils import search
-    from utils.retriever import load_model
+    from utils.models import load_bi_encoder as load_model
 
     _, content = frames
     texts = content["text"].head(60).tolist()

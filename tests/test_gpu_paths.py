@@ -7,23 +7,13 @@ import pandas as pd
 import pytest
 import torch
 
-from utils import reranker, retriever, search
-from utils.data import load_competition
+from utils import models, reranker, retriever, search
 from utils.folds import make_folds, split_topics
-from utils.text import text_frames
-
-
-@pytest.fixture(scope="module")
-def frames(tiny_dir):
-    data = load_competition(tiny_dir)
-    topics, content = text_frames(data)
-    queries = topics[topics["id"].isin(data.correlations["topic_id"])].head(12)
-    return data, topics, queries, content
 
 
 def test_the_inference_dtype_follows_the_device():
-    assert retriever.inference_dtype("cuda:0") == torch.float16
-    assert retriever.inference_dtype("cpu") == torch.float32
+    assert models.inference_dtype("cuda:0") == torch.float16
+    assert models.inference_dtype("cpu") == torch.float32
 
 
 def test_half_precision_embeddings_find_the_same_candidates(frames):
@@ -32,7 +22,7 @@ def test_half_precision_embeddings_find_the_same_candidates(frames):
     corpus = content[content["language"].isin(set(queries["language"]))]
     found = {}
     for dtype in (torch.float32, torch.float16):
-        model = retriever.load_model(retriever.base_model_path(), 32, dtype=dtype)
+        model = models.load_bi_encoder(retriever.base_model_path(), 32, dtype=dtype)
         q, c = search.embed(model, queries["text"]), search.embed(model, corpus["text"])
         assert q.dtype == np.float32 and np.allclose(np.linalg.norm(c, axis=1), 1, atol=1e-3)
         found[dtype] = (c, search.search(queries, q, corpus, c, k=5))
@@ -47,8 +37,8 @@ def test_half_precision_cross_encoder_scores_agree(frames, tmp_path):
     pairs = data.links[data.links["topic_id"].isin(queries["id"])].head(16)
     pairs = pd.concat([pairs, pairs.assign(content_id=np.roll(pairs["content_id"].to_numpy(), 3))]).assign(rank=1)
     config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
-    reranker.load_model(retriever.base_model_path(), 48).save(str(tmp_path))  # one head for both
-    scores = [reranker.score(reranker.load_model(tmp_path, 48, dtype=dtype), pairs,
+    models.load_cross_encoder(retriever.base_model_path(), 48).save(str(tmp_path))  # one head for both
+    scores = [reranker.score(models.load_cross_encoder(tmp_path, 48, dtype=dtype), pairs,
                              topics.set_index("id")["text"], content.set_index("id")["text"], config)["score"]
               for dtype in (torch.float32, torch.float16)]
     assert np.abs(scores[0].to_numpy() - scores[1].to_numpy()).max() < 0.01
@@ -65,7 +55,7 @@ def pairs(tiny_dir, frames):
 
 def test_bf16_mixed_precision_trains_the_retriever(frames, pairs, tmp_path):
     data = frames[0]
-    model = retriever.load_model(retriever.base_model_path(), max_length=24)
+    model = models.load_bi_encoder(retriever.base_model_path(), max_length=24)
     before = next(model.parameters()).detach().clone()
     config = retriever.RetrieverConfig(batch_size=8, max_length=24, precision="bf16")
     history = retriever.train(model, pairs, data.links, config, 1, tmp_path)
@@ -80,7 +70,7 @@ def test_bf16_mixed_precision_trains_the_cross_encoder(frames, tmp_path):
     pairs = pd.concat([positives.assign(label=1, rank=1),
                        positives.assign(content_id=np.roll(positives["content_id"].to_numpy(), 5),
                                         label=0, rank=2)])
-    model = reranker.load_model(retriever.base_model_path(), 32)
+    model = models.load_cross_encoder(retriever.base_model_path(), 32)
     config = reranker.RerankerConfig(max_length=32, batch_size=8, epochs=1, precision="bf16")
     history = reranker.train(model, pairs, topics.set_index("id")["text"], content.set_index("id")["text"],
                              config, tmp_path)

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from datasets import Dataset
 
-from utils import retriever
+from utils import models, retriever
 from utils.data import load_competition
 from utils.folds import Holdout, make_folds, split_topics
 from utils.text import TextConfig, text_frames
@@ -53,7 +53,7 @@ def test_sampler_batches_hold_one_language_and_no_collision(setup):
 
 def test_mined_negatives_are_never_known_positives(setup):
     data, topics, content, train, valid, pairs = setup
-    model = retriever.load_model(retriever.base_model_path(), max_length=32)
+    model = models.load_bi_encoder(retriever.base_model_path(), max_length=32)
     pool = retriever.negative_pool(content, data.links, valid)
     mined = retriever.mine_negatives(model, pairs, pool, top_n=10, negatives=2)
     assert len(mined) > 0.5 * len(pairs)
@@ -70,7 +70,7 @@ def test_mined_negatives_are_never_known_positives(setup):
 @pytest.mark.parametrize("options", [{"mini_batch_size": 4}, {"symmetric": True}])
 def test_train_with_the_cached_or_symmetric_loss(setup, tmp_path, options):
     data, *_, pairs = setup
-    model = retriever.load_model(retriever.base_model_path(), max_length=24)
+    model = models.load_bi_encoder(retriever.base_model_path(), max_length=24)
     before = next(model.parameters()).detach().clone()
     config = retriever.RetrieverConfig(batch_size=8, max_length=24, **options)
     history = retriever.train(model, pairs.head(48), data.links, config, 1, tmp_path)

@@ -26,6 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import search
 from .metrics import recall_at_k
+from .models import for_inference, inference_dtype, load_bi_encoder
 from .search import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,8 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
            query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
            links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None,
            neighbours_vote: bool = False, zero_shot=None,
-           caches: dict | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+           caches: dict | None = None, int8: bool = False
+           ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
     and with ``neighbours`` > 0 the second degree (:func:`neighbour_candidates`: ``known``
     maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`):
@@ -160,10 +162,9 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     the only one). A topic whose language has no content is searched in every language by
     the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``,
     ``zero_shot``, ``neighbours``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
-    apart. On a GPU the bi-encoders run in half precision
-    (:func:`utils.retriever.inference_dtype`).
+    apart. The bi-encoders run in half precision on a GPU, and in int8 on a CPU with ``int8``
+    (:func:`utils.models.for_inference`).
     """
-    from .retriever import inference_dtype, load_model
 
     if serving is None:
         if len(retrievers) != 1:
@@ -181,7 +182,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
         served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
         if len(served):
             with _stage(timer, "load the retriever"):
-                model = load_model(path, max_length, dtype=inference_dtype())
+                model = _load(path, max_length, int8)
             with _stage(timer, "embed topics", items=len(served)):
                 query_emb = search.embed(model, served["text"], batch_size)
             dense.append(dense_candidates(model, served, content, k=k, batch_size=batch_size,
@@ -194,7 +195,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
     if zero_shot is not None:
         with _stage(timer, "load the zero-shot model"):
-            model = load_model(zero_shot, max_length, dtype=inference_dtype())
+            model = _load(zero_shot, max_length, int8)
         sources["zero_shot"] = dense_candidates(model, queries, content, k=k, batch_size=batch_size,
                                                 query_chunk=query_chunk, any_language_fallback=True,
                                                 timer=timer, cache=caches.get("zero_shot"))
@@ -210,6 +211,10 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
             fused = fused.join(pd.concat(counts)) if counts else fused.assign(
                 **{name: np.nan for name in COUNTS})
     return fused, sources
+
+
+def _load(path, max_length: int, int8: bool):
+    return for_inference(load_bi_encoder(path, max_length, dtype=inference_dtype()), int8)
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

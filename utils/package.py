@@ -64,14 +64,9 @@ def _copy_model(source: Path, target: Path, half: bool, kind: str, work: Path | 
                     saved[key] = paths.portable_name(saved[key], work)
             (target / marker).write_text(json.dumps(saved, indent=2))
     if half and not (target / MODEL_FILE).is_file():  # a feature ranker has no weights to halve
-        if kind == "retriever":
-            from .retriever import load_model
+        from .models import load_bi_encoder, load_cross_encoder
 
-            model = load_model(target)
-        else:
-            from .reranker import load_model
-
-            model = load_model(target)
+        model = (load_bi_encoder if kind == "retriever" else load_cross_encoder)(target)
         model.half().save(str(target))
         for name in (embcache.FILE, embcache.META):  # made by the float32 weights: not reused
             (target / name).unlink(missing_ok=True)

@@ -35,9 +35,9 @@ from sentence_transformers.cross_encoder import CrossEncoder
 
 from . import logs, paths, versions
 from .folds import TRAIN_ONLY
+from .models import for_inference, inference_dtype, load_cross_encoder, trainer_precision
 from .postprocess import PostProcess
 from .ranker import FeatureRanker, RankerConfig
-from .retriever import _precision
 from .text import TextConfig
 
 log = logging.getLogger(__name__)
@@ -85,19 +85,6 @@ class RerankerConfig:
     def from_dict(cls, values: dict) -> "RerankerConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
-
-
-def load_model(path, max_length: int = 128, device: str | None = None,
-               dtype: torch.dtype = torch.float32) -> CrossEncoder:
-    """A cross-encoder from a folder (offline) or hub id, one output logit (sigmoid score).
-
-    A sentence-transformers bi-encoder folder (e.g. a fine-tuned retriever round) loads too:
-    its transformer weights initialise the encoder, and a fresh classification head is added.
-    ``dtype``: float32 for training (full-precision master weights under mixed precision).
-    """
-    with logs.quiet("sentence_transformers", "transformers"):  # "newly initialised head"
-        return CrossEncoder(str(path), num_labels=1, max_length=max_length, device=device,
-                            model_kwargs={"dtype": dtype})
 
 
 # -- training data ---------------------------------------------------------------------------
@@ -196,7 +183,7 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
         warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
         dataloader_pin_memory=torch.cuda.is_available(),
         logging_steps=max(1, steps // 20), save_strategy="no", report_to="none",
-        disable_tqdm=True, **_precision(config.precision))
+        disable_tqdm=True, **trainer_precision(config.precision))
     with logs.no_progress_bars():  # the model card's widget examples
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
     logs.quiet_trainer(trainer).train()
@@ -228,7 +215,7 @@ def trained(folder, config: RerankerConfig, **details) -> tuple[CrossEncoder, pd
     log.info("%s: reusing the saved cross-encoder (same settings and training pairs)", folder)
     history = (pd.read_csv(folder / HISTORY_FILE) if (folder / HISTORY_FILE).is_file()
                else pd.DataFrame(columns=HISTORY_COLUMNS))  # saved before history.csv was kept
-    return load_model(folder, config.max_length), history
+    return load_cross_encoder(folder, config.max_length), history
 
 
 def score(model: CrossEncoder, candidates: pd.DataFrame, topic_text: pd.Series,
@@ -292,13 +279,11 @@ def settings(folder) -> dict:
     return json.loads((Path(folder) / SETTINGS_FILE).read_text())
 
 
-def load(folder, device: str | None = None
+def load(folder, device: str | None = None, int8: bool = False
          ) -> tuple[CrossEncoder | FeatureRanker, RerankerConfig | RankerConfig, PostProcess]:
     """The saved stage-2 model, its settings and its tuned post-processing (clear error if
-    absent); a cross-encoder for inference: half precision on a GPU
-    (:func:`utils.retriever.inference_dtype`)."""
-    from .retriever import inference_dtype
-
+    absent); a cross-encoder for inference: half precision on a GPU, int8 on a CPU with
+    ``int8`` (:func:`utils.models.for_inference`)."""
     folder = Path(folder)
     missing = [name for name in (SETTINGS_FILE, POSTPROCESS_FILE) if not (folder / name).is_file()]
     if missing:
@@ -310,7 +295,8 @@ def load(folder, device: str | None = None
         config = RankerConfig.from_dict(saved)
         return FeatureRanker.load(folder, config), config, rule
     config = RerankerConfig.from_dict(saved)
-    return load_model(folder, config.max_length, device, inference_dtype(device)), config, rule
+    model = load_cross_encoder(folder, config.max_length, device, inference_dtype(device))
+    return for_inference(model, int8), config, rule
 
 
 def pipeline_name(name: str) -> str:

@@ -36,6 +36,7 @@ from sentence_transformers.base.sampler import DefaultBatchSampler  # noqa: E402
 from .candidates import dense_candidates
 from .folds import Holdout
 from .metrics import KS, recall_at_k
+from .models import load_bi_encoder, trainer_precision
 from .text import TextConfig
 
 log = logging.getLogger(__name__)
@@ -117,25 +118,6 @@ class RetrieverConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def load_model(path, max_length: int = 64, device: str | None = None,
-               dtype: torch.dtype = torch.float32) -> SentenceTransformer:
-    """A sentence-transformers model from a folder (offline) or a hub id, with its own pooling.
-
-    Weights are cast to ``dtype`` (float32 by default, so training keeps full-precision
-    master weights under mixed precision, even from a checkpoint saved in half precision).
-    """
-    model = SentenceTransformer(str(path), device=device, model_kwargs={"dtype": dtype})
-    model.max_seq_length = max_length
-    return model
-
-
-def inference_dtype(device: str | None = None) -> torch.dtype:
-    """The weights' type for inference: float16 on a CUDA device (embeddings are returned as
-    float32 all the same), float32 on a CPU."""
-    cuda = device.startswith("cuda") if device else torch.cuda.is_available()
-    return torch.float16 if cuda else torch.float32
 
 
 # -- training pairs ------------------------------------------------------------------------
@@ -302,21 +284,6 @@ def mine_negatives(model: SentenceTransformer, pairs: pd.DataFrame, pool: pd.Dat
 
 # -- training and evaluation ----------------------------------------------------------------
 
-def _precision(choice: str) -> dict:
-    """The Trainer's mixed-precision arguments for ``choice`` (see ``RetrieverConfig.precision``):
-    bf16 runs on a CPU too (the Trainer's ``use_cpu``); fp16 needs a CUDA GPU."""
-    cuda = torch.cuda.is_available()
-    if choice == "auto":
-        if not cuda:
-            return {}
-        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-    if choice == "fp16" and not cuda:
-        raise ValueError("precision 'fp16' needs a CUDA GPU; on a CPU use 'bf16' or 'fp32'")
-    if choice == "bf16" and not cuda:
-        return {"bf16": True, "use_cpu": True}
-    return {"fp16": {"fp16": True}, "bf16": {"bf16": True}, "fp32": {}}[choice]
-
-
 def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
           config: RetrieverConfig, epochs: float, out_dir) -> pd.DataFrame:
     """One round of contrastive training on ``pairs`` (with their negatives if mined).
@@ -347,7 +314,7 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
         dataloader_pin_memory=torch.cuda.is_available(),
         batch_sampler=partial(LanguageBatchSampler, rows=SamplerRows.from_pairs(pairs, links)),
         logging_steps=max(1, steps // 10), save_strategy="no", report_to="none",
-        disable_tqdm=True, **_precision(config.precision))
+        disable_tqdm=True, **trainer_precision(config.precision))
     with logs.no_progress_bars():  # the model card's widget examples
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
     logs.quiet_trainer(trainer).train()
@@ -394,7 +361,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     holdout = holdout if isinstance(holdout, Holdout) else Holdout(holdout)
     stamp = {"config": config.as_dict(), **holdout.as_dict(), "pairs": len(pairs),
              "base_model": paths.portable_name(base_model), "text": text.as_dict()}
-    model = load_model(base_model, config.max_length)
+    model = load_bi_encoder(base_model, config.max_length)
     history, reports, trained_one = [], {}, False
     for round_ in range(1, rounds + 1):
         folder = out_dir / f"round{round_}"
@@ -402,7 +369,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
         if resume and not trained_one and (folder / FIT_FILE).is_file() and _same_fit(
                 json.loads((folder / FIT_FILE).read_text()), stamp):
             log.info("%s: reusing the saved round (same settings)", folder)
-            model = load_model(folder, config.max_length)
+            model = load_bi_encoder(folder, config.max_length)
             if (folder / HISTORY_FILE).is_file():
                 history.append(pd.read_csv(folder / HISTORY_FILE))
         else:

@@ -30,6 +30,9 @@ KEY = "versions"
 WHEELS_FILE = "wheels.json"
 """Marks the wheels dataset (``python -m utils.package --wheels``): the Python version and the
 packages its wheels were downloaded for."""
+INT8_PACKAGES = ("onnxruntime", "onnx")
+"""int8 inference on a CPU (:func:`utils.models.int8`): not pinned to the models (they only
+run them), shipped in the wheels dataset, installed offline by :func:`ensure_present`."""
 NOT_WHEELS = ("torch", "triton")
 """Left out of the wheels dataset, with everything only they need (gigabytes, and the
 kernel's own build matches its GPU); names starting ``nvidia-`` too."""
@@ -120,6 +123,18 @@ def ensure(wanted: dict[str, str], wheels=None, run=subprocess.run) -> dict[str,
     return diff
 
 
+def ensure_present(names, wheels=None, run=subprocess.run) -> list[str]:
+    """Install those of ``names`` that are missing from the folder ``wheels`` (offline), if
+    given; returns the names still missing (the caller falls back, saying so)."""
+    missing = [name for name in names if installed(name) is None]
+    if missing and wheels is not None:
+        run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--find-links",
+             str(wheels), *missing], capture_output=True, text=True)
+        importlib.invalidate_caches()
+        missing = [name for name in missing if installed(name) is None]
+    return missing
+
+
 def require(name: str, major: int, what: str) -> None:
     """Raise a clear ImportError unless ``name``'s installed major version is ``major``: for
     an import path (``what``) that exists in that major version only."""
@@ -131,7 +146,7 @@ def require(name: str, major: int, what: str) -> None:
             f"dataset of `python -m utils.package --wheels`, which notebook 06 installs).")
 
 
-def wheel_requirements(roots=PINNED) -> dict[str, str]:
+def wheel_requirements(roots=(*PINNED, *INT8_PACKAGES)) -> dict[str, str]:
     """``{name: installed version}`` of ``roots`` and everything they need at run time (no
     extras), as installed here, minus :data:`NOT_WHEELS` and ``nvidia-*`` (whose own needs are
     not followed): what the wheels dataset holds, so pip can resolve the pinned versions

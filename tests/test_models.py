@@ -1,0 +1,62 @@
+"""int8 inference on a CPU (ONNX Runtime) against float32, and its fallbacks."""
+
+import numpy as np
+import pytest
+import torch
+
+from utils import models, reranker, retriever, search, versions
+
+
+def test_int8_bi_encoder_agrees_with_float32(frames):
+    _, _, queries, content = frames
+    corpus = content[content["language"].isin(set(queries["language"]))]
+    found = {}
+    for int8 in (False, True):
+        model = models.for_inference(models.load_bi_encoder(retriever.base_model_path(), 32), int8)
+        assert isinstance(model[0].model, models.OnnxRuntimeTransformer) == int8
+        q, c = search.embed(model, queries["text"]), search.embed(model, corpus["text"])
+        assert c.dtype == np.float32 and np.allclose(np.linalg.norm(c, axis=1), 1, atol=1e-4)
+        found[int8] = (c, search.search(queries, q, corpus, c, k=5))
+    cosine = (found[False][0] * found[True][0]).sum(axis=1)
+    assert cosine.mean() > 0.98 and cosine.min() > 0.9
+    lists = [f[1].groupby("topic_id")["content_id"].agg(set) for f in found.values()]
+    overlap = [len(a & b) / len(a) for a, b in zip(lists[0], lists[1])]
+    assert np.mean(overlap) >= 0.8  # mostly the same top 5
+
+
+def test_int8_cross_encoder_scores_agree(frames, tmp_path):
+    data, topics, queries, content = frames
+    pairs = data.links[data.links["topic_id"].isin(queries["id"])].head(16).assign(rank=1)
+    config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
+    torch.manual_seed(0)
+    models.load_cross_encoder(retriever.base_model_path(), 48).save(str(tmp_path))  # one head for both
+    scores = [reranker.score(models.for_inference(models.load_cross_encoder(tmp_path, 48), int8),
+                             pairs, topics.set_index("id")["text"], content.set_index("id")["text"],
+                             config)["score"].to_numpy() for int8 in (False, True)]
+    assert np.abs(scores[0] - scores[1]).max() < 0.05  # an untrained head: no ranking to compare
+
+
+def test_int8_says_what_is_missing(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    assert "onnxruntime not installed" in models.int8_available()
+    with pytest.raises(RuntimeError, match="onnxruntime not installed.*float32"):
+        models.int8(models.load_bi_encoder(retriever.base_model_path(), 16))
+
+
+def test_missing_int8_packages_install_from_the_wheels(monkeypatch, tmp_path):
+    calls = []
+    have = {"onnx": "1.0"}
+    monkeypatch.setattr(versions, "installed", lambda name: have.get(name))
+
+    def pip(command, **_):
+        calls.append(command)
+        have["onnxruntime"] = "1.0"
+
+    assert versions.ensure_present(versions.INT8_PACKAGES, None, run=pip) == ["onnxruntime"]
+    assert not calls  # no wheels: nothing to install from, the caller falls back
+    assert versions.ensure_present(versions.INT8_PACKAGES, tmp_path, run=pip) == []
+    assert calls[0][-1] == "onnxruntime" and "--no-index" in calls[0]

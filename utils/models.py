@@ -1,0 +1,159 @@
+"""Loading the encoders, and the numeric precision they train and run in.
+
+One place for what the retriever, candidate recall and the reranker share:
+
+- ``load_bi_encoder`` / ``load_cross_encoder``: sentence-transformers models from a folder
+  (offline) or a hub id, weights cast to a given type (float32 to train: full-precision
+  master weights under mixed precision, even from a checkpoint saved in half precision);
+- ``inference_dtype``: float16 on a CUDA device, float32 on a CPU;
+- ``trainer_precision``: the Trainer's mixed-precision arguments for a config's choice;
+- ``int8``: on a CPU, the encoder's transformer runs in ONNX Runtime with int8 weights
+  (exported with ``torch.onnx.export``, quantised by ``onnxruntime.quantization``'s
+  dynamic quantisation, per channel); tokenising, pooling and the head stay
+  sentence-transformers' own, so ``encode`` and ``predict`` are unchanged;
+- ``for_inference``: a model loaded to predict with: float16 on a GPU, int8 on a CPU when
+  asked, float32 otherwise.
+
+sentence-transformers' own ONNX backend needs ``optimum``, whose releases pin transformers
+4.x; this suite runs transformers 5, hence the export here.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.cross_encoder import CrossEncoder
+
+from . import logs
+from .versions import INT8_PACKAGES
+
+log = logging.getLogger(__name__)
+
+
+def load_bi_encoder(path, max_length: int = 64, device: str | None = None,
+                    dtype: torch.dtype = torch.float32) -> SentenceTransformer:
+    """A sentence-transformers bi-encoder with its own pooling, truncating at ``max_length``."""
+    model = SentenceTransformer(str(path), device=device, model_kwargs={"dtype": dtype})
+    model.max_seq_length = max_length
+    return model
+
+
+def load_cross_encoder(path, max_length: int = 128, device: str | None = None,
+                       dtype: torch.dtype = torch.float32) -> CrossEncoder:
+    """A cross-encoder with one output logit (sigmoid score).
+
+    A bi-encoder folder (e.g. a fine-tuned retriever round) loads too: its transformer's
+    weights initialise the encoder, and a fresh classification head is added."""
+    with logs.quiet("sentence_transformers", "transformers"):  # "newly initialised head"
+        return CrossEncoder(str(path), num_labels=1, max_length=max_length, device=device,
+                            model_kwargs={"dtype": dtype})
+
+
+def inference_dtype(device: str | None = None) -> torch.dtype:
+    """The weights' type for inference: float16 on a CUDA device (embeddings are returned as
+    float32 all the same), float32 on a CPU."""
+    cuda = device.startswith("cuda") if device else torch.cuda.is_available()
+    return torch.float16 if cuda else torch.float32
+
+
+def trainer_precision(choice: str) -> dict:
+    """The Trainer's mixed-precision arguments for ``choice`` ("auto", "fp32", "bf16",
+    "fp16"): "auto" is bf16 where the GPU supports it, else fp16, and fp32 on a CPU; bf16 runs
+    on a CPU too (the Trainer's ``use_cpu``); fp16 needs a CUDA GPU."""
+    cuda = torch.cuda.is_available()
+    if choice == "auto":
+        if not cuda:
+            return {}
+        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    if choice == "fp16" and not cuda:
+        raise ValueError("precision 'fp16' needs a CUDA GPU; on a CPU use 'bf16' or 'fp32'")
+    if choice == "bf16" and not cuda:
+        return {"bf16": True, "use_cpu": True}
+    return {"fp16": {"fp16": True}, "bf16": {"bf16": True}, "fp32": {}}[choice]
+
+
+def int8_available() -> str | None:
+    """None if :func:`int8` can run here, else why not (a package missing)."""
+    import importlib.util
+
+    missing = [name for name in INT8_PACKAGES if importlib.util.find_spec(name) is None]
+    return (f"{' and '.join(missing)} not installed (pip install {' '.join(missing)}, or attach "
+            f"the wheels dataset: python -m utils.package --wheels)") if missing else None
+
+
+class _Exported(torch.nn.Module):
+    """The transformer as ``torch.onnx.export`` traces it: positional inputs, one output."""
+
+    def __init__(self, model, inputs: list[str], output: str):
+        super().__init__()
+        self.model, self.inputs, self.output = model, inputs, output
+
+    def forward(self, *tensors):
+        return self.model(**dict(zip(self.inputs, tensors)), return_dict=True)[self.output]
+
+
+class OnnxRuntimeTransformer(torch.nn.Module):
+    """Stands in for a Hugging Face model inside sentence-transformers' ``Transformer``
+    module: takes the tokeniser's tensors, runs an ONNX Runtime session, returns
+    ``{output: tensor}`` as the model's forward would. Keeps the model's ``config``."""
+
+    def __init__(self, session, config, inputs: list[str], output: str):
+        super().__init__()
+        self.session, self.config, self.inputs, self.output = session, config, inputs, output
+
+    def forward(self, **features):
+        feeds = {name: features[name].detach().cpu().numpy().astype(np.int64)
+                 for name in self.inputs}
+        (out,) = self.session.run([self.output], feeds)
+        return {self.output: torch.from_numpy(out)}
+
+
+def int8(model, threads: int | None = None):
+    """``model`` (a SentenceTransformer or CrossEncoder on the CPU) with its transformer run
+    by ONNX Runtime in int8: weights quantised per output channel, activations dynamically
+    per batch. Changes ``model`` in place and returns it; a few seconds (export, quantise).
+
+    Raises ``RuntimeError`` naming the fix if onnxruntime or onnx is missing."""
+    missing = int8_available()
+    if missing:
+        raise RuntimeError(f"int8 inference needs {missing}; or run in float32")
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    module = model[0]
+    hf, output = module.model, module.modality_config["text"]["method_output_name"]
+    sample = model.tokenizer(["an example text", "two"], padding=True, return_tensors="pt")
+    inputs = list(sample.keys())
+    axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
+    axes[output] = {0: "batch", 1: "sequence"} if output == "last_hidden_state" else {0: "batch"}
+    with tempfile.TemporaryDirectory() as tmp:
+        plain, quantised = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
+        with warnings.catch_warnings(), logs.quiet("torch", "onnxruntime", ""):
+            warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
+            torch.onnx.export(_Exported(hf.float().eval(), inputs, output),
+                              tuple(sample[name] for name in inputs), str(plain),
+                              input_names=inputs, output_names=[output], dynamic_axes=axes,
+                              opset_version=17, dynamo=False)
+            quantize_dynamic(str(plain), str(quantised), weight_type=QuantType.QInt8,
+                             per_channel=True)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        session = onnxruntime.InferenceSession(str(quantised), options,
+                                               providers=["CPUExecutionProvider"])
+    module.model = OnnxRuntimeTransformer(session, hf.config, inputs, output)
+    log.info("%s: transformer in ONNX Runtime, int8", type(model).__name__)
+    return model
+
+
+def for_inference(model, int8_on_cpu: bool = False):
+    """``model`` as loaded for prediction (:func:`inference_dtype` already applied): on a
+    CPU with ``int8_on_cpu``, run in int8 (:func:`int8`); on a GPU unchanged (float16)."""
+    if int8_on_cpu and model.device.type == "cpu":
+        return int8(model)
+    return model
