@@ -26,6 +26,11 @@ of sample:
   fold's (on a split by channel: a rule that must transfer to a curriculum it never saw);
 - the honest F2 of each selection rule family.
 
+``--keep DIR`` copies each finished fold's figures (its few result tables, no model, under a
+megabyte) into ``DIR/foldF``; ``--work DIR --report-only`` reports from them, so folds run in
+different sessions or on different machines add up to one table (the project keeps its own in
+``docs/quality/NAME``).
+
 ``--record FILE`` writes them, the settings, machine and command into FILE between markers
 (replaced on the next run) and a figure (recall@K curves, F2 by stage) into ``docs/figures``.
 """
@@ -49,6 +54,11 @@ from utils.profiling import code_version, machine  # noqa: E402
 
 STAGES = ["02", "03", "04", "05"]
 BENCH_FILE = "bench.json"
+# what the report reads of a fold folder: copied by --keep, enough for --report-only
+RESULT_FILES = [BENCH_FILE, "folds.csv", "recall_candidates.csv", "stage1_f2.csv",
+                "retriever/recall.csv", "reranker/f2.csv", "reranker/rules.csv",
+                "reranker/scored_valid.parquet", "reranker/valid_truth.csv",
+                f"reranker/{reranker.SELECTED_FILE}"]
 F2_COLUMNS = ["honest f2", "honest precision", "honest recall", "in-sample f2"]
 
 
@@ -76,6 +86,16 @@ def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=prin
     record.write_text(json.dumps({**settings, "fold": fold, "code": code, "machine": machine(),
                                   "command": command,
                                   "seconds": round(time.perf_counter() - start)}, indent=1))
+
+
+def keep(folder: Path, into: Path) -> None:
+    """Copy the result files of a finished fold folder into ``into``."""
+    import shutil
+
+    for name in RESULT_FILES:
+        if (folder / name).exists():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(folder / name, into / name)
 
 
 def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -270,6 +290,8 @@ def main(argv=None) -> None:
                         help="rerun folds that have results (models saved with the same settings "
                              "are reused)")
     parser.add_argument("--report-only", action="store_true", help="only read what exists")
+    parser.add_argument("--keep", type=Path, help="copy each finished fold's result files into "
+                                                   "KEEP/foldF (report later with --work KEEP)")
     parser.add_argument("--record", type=Path, help="markdown file to write the results into")
     parser.add_argument("--name", default="results", help="the record's name (its markers, "
                                                           "its figure quality_NAME.png)")
@@ -285,9 +307,11 @@ def main(argv=None) -> None:
             folder = work / f"fold{fold}"
             if fold_done(folder) and not args.rerun:
                 print(f"fold {fold}: results found in {folder}, not rerun")
-                continue
-            print(f"fold {fold}: running notebooks {', '.join(STAGES)} in {folder}")
-            run_fold(data, folder, fold, args.profile, params, command=command)
+            else:
+                print(f"fold {fold}: running notebooks {', '.join(STAGES)} in {folder}")
+                run_fold(data, folder, fold, args.profile, params, command=command)
+            if args.keep:  # at once: a later fold may not finish in this session
+                keep(folder, args.keep.resolve() / f"fold{fold}")
     text, recall, f2 = report(work, args.folds, command)
     print(text)
     if args.record:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -28,14 +29,24 @@ def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
         trees = FeatureRanker.fit(recalled[0], recalled[1], RankerConfig(max_iter=5, min_samples_leaf=5))
         models = ["--reranker", str(reranker.save(trees, tmp_path / "features", trees.config,
                                                   PostProcess(0.5)))]
+    variants = ["fp32", "int8+cache10"] if stage2 == "cross-encoder" else ["int8+cache0"]
     load("speed").main(["--data", str(tiny_dir), "--work", str(tmp_path), "--topics", "12",
                         "--content", "120", "--k", "5", "--rerank-top-k", "3",
-                        "--baseline-items", "16", "--out", str(out), *models])
+                        "--baseline-items", "16", "--out", str(out), "--variants", *variants,
+                        *models])
     printed = capsys.readouterr().out
-    for stage in ("machine:", "TF-IDF search", "embed content", "embed topics", "dense search",
-                  "fuse", "rerank", "post-process", "write and check", "suite / raw"):
-        assert stage in printed
+    for stage in ("machine:", "load the models", "TF-IDF search", "embed content", "embed topics",
+                  "dense search", "fuse", "rerank", "post-process", "check", "write",
+                  "load the content embeddings", "total (min)", "suite / raw", "int8 / suite",
+                  *(f"== {v}" for v in variants)):
+        assert stage in printed, stage
     assert ("cross-encoder (reranker.score)" in printed) == (stage2 == "cross-encoder")
+    # the share of new content the variant names is embedded; the rest is looked up
+    found = re.findall(r"content embeddings: (\d+) looked up, (\d+) embedded", printed)
+    if stage2 == "cross-encoder":
+        assert found[0][0] == "0" and int(found[1][1]) > 0 and int(found[1][0]) > 4 * int(found[1][1])
+    else:  # no fp32 run before it: the cache is built first, then every text is a hit
+        assert "embedding the content in float32 first" in printed and found[0][1] == "0"
     import pandas as pd
 
     assert len(pd.read_csv(out)) == 12  # every query topic predicted once

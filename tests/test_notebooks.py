@@ -53,7 +53,8 @@ def pipeline(tiny_dir, tmp_path_factory):
 
 def test_folds_and_retrievers(pipeline):
     from utils.folds import TRAIN_ONLY, load_folds
-    from utils.retriever import load_model, trained
+    from utils.models import load_bi_encoder as load_model
+    from utils.retriever import trained
 
     work, data = pipeline
     folds = load_folds(work)
@@ -168,8 +169,8 @@ def test_submission_is_complete_and_valid(pipeline):
                                                  ("selected", 5)])
 def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, tiny_dir, tmp_path,
                                                                      model, rerank_top_k):
-    """06 on 05's validation topics scores what 05 reported, with the cross-encoder, the
-    feature ranker, and in the CPU mode (a cross-encoder reranks only the fused top R; a
+    """06 on 05's validation topics, in float32, scores what 05 reported, with the
+    cross-encoder, the feature ranker, and in the CPU mode (a cross-encoder reranks only the fused top R; a
     feature ranker still reads every candidate)."""
     import shutil
 
@@ -182,7 +183,8 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
     elsewhere = run.run(data=str(tiny_dir), work=tmp_path / "work", only=["06"], log=lambda *_: None,
                         params={"PREDICT": "valid", "RERANKER": str(folder),
                                 "RETRIEVER": str(work / "retriever" / "round2"),
-                                "RERANK_TOP_K": rerank_top_k})
+                                "RERANK_TOP_K": rerank_top_k,
+                                "INT8": False})  # 05 scored in float32: the same numbers
     f2 = score.evaluate(elsewhere / "submission.csv", tiny_dir, elsewhere / "requested.csv").f2
     reported = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")["in-sample f2"]
     row = (reranker.pipeline_name(folder.name) if rerank_top_k is None or folder.name == "features"
@@ -252,7 +254,8 @@ def test_eda_runs_on_the_real_mini_dataset(tmp_path):
 
 def test_package_makes_kaggle_dataset_folders_the_submission_finds(pipeline, tmp_path):
     from utils import package, paths, reranker
-    from utils.retriever import FIT_FILE, load_model
+    from utils.models import load_bi_encoder as load_model
+    from utils.retriever import FIT_FILE
 
     work, _ = pipeline
     folders = package.package(work, tmp_path, owner="someone", half=True)
@@ -352,6 +355,32 @@ def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys
     assert "not yet: [1]" in text and "| round2 |" in text and "| fusion |" in text
     assert "two stages: the selected reranker" in text
     assert (tmp_path / "docs" / "figures" / "quality_tiny.png").stat().st_size > 0
+    # the kept result files alone (no model, no candidates) give the same report
+    quality.keep(work, tmp_path / "kept" / "fold0")
+    assert not (tmp_path / "kept" / "fold0" / "retriever" / "round1").exists()
+    capsys.readouterr()
+    quality.main(["--work", str(tmp_path / "kept"), "--folds", "0", "--report-only"])
+    kept = capsys.readouterr().out
+    assert "| fusion |" in kept and "two stages: the selected reranker" in kept
+
+
+def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, capsys):
+    """bench/int8.py runs float32, torch's and ONNX Runtime's int8 on a trained fold folder:
+    int8 vectors agree with float32, and the whole path predicts with each."""
+    import importlib.util
+
+    work, _ = pipeline
+    spec = importlib.util.spec_from_file_location(
+        "int8", Path(__file__).resolve().parents[1] / "bench" / "int8.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--data", str(tiny_dir), "--work", str(work), "--fold", "0", "--sample", "40"])
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1]
+            for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "int8" in line}
+    assert set(rows) == {"torch int8", "onnx int8"}
+    for cells in rows.values():
+        cosine_mean, f2 = float(cells[1]), float(cells[4])
+        assert 0.9 < cosine_mean <= 1.0001 and 0 < f2 <= 1
 
 
 def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):

@@ -1,0 +1,148 @@
+"""The submission path as one call: the saved models, and the prediction of a list of topics.
+
+- :class:`Pipeline` holds what notebooks 03-05 saved and validated: the retriever, the
+  stage-2 model with its tuned post-processing, the recall settings stage 2 was trained on
+  (``reranker.json``) and the texts each model reads; :meth:`Pipeline.load` reads them from
+  their folders (the working folder's, or attached datasets);
+- :func:`predict`: texts, stage-1 recall (:func:`utils.candidates.recall`, content
+  embeddings looked up in the caches), the CPU mode's cut, stage 2, the post-processing, and
+  a checked submission frame: every requested topic exactly once, never empty, every id real.
+
+Notebook 06 and ``bench/speed.py`` both call :func:`predict`, so the benchmark times exactly
+the notebook's path.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import embcache, reranker, retriever, submission
+from .candidates import recall
+from .postprocess import PostProcess
+from .text import TextConfig, text_frames
+
+
+@dataclass
+class Pipeline:
+    """The trained pipeline, ready to predict."""
+
+    retriever: str
+    """The bi-encoder: a folder (notebook 03's round) or a hub id."""
+    stage2: object
+    """The reranker: a ``CrossEncoder`` or a :class:`~utils.ranker.FeatureRanker`."""
+    config: object
+    """Its :class:`~utils.reranker.RerankerConfig` or :class:`~utils.ranker.RankerConfig`."""
+    rule: PostProcess
+    """The tuned selection."""
+    recall: dict = field(default_factory=dict)
+    """Notebook 04's recall settings (``top_k``, ``tfidf``, ``neighbours``, ``neighbours_vote``,
+    ``link_counts``, ``max_length``): the candidates stage 2 was trained on."""
+    zero_shot: str | None = None
+    """The zero-shot model fused as a third source, if notebook 04 fused one."""
+    retriever_text: TextConfig = field(default_factory=TextConfig)
+    reranker_text: TextConfig = field(default_factory=TextConfig)
+
+    @classmethod
+    def load(cls, retriever_dir, reranker_dir, work=None, int8: bool = False) -> "Pipeline":
+        """The models saved in ``retriever_dir`` and ``reranker_dir``; with ``int8``, a
+        cross-encoder runs in int8 on a CPU (:func:`utils.models.for_inference`)."""
+        stage2, config, rule = reranker.load(reranker_dir, int8=int8)
+        settings = reranker.settings(reranker_dir).get("recall", {})
+        return cls(str(retriever_dir), stage2, config, rule, settings,
+                   retriever.zero_shot_model(settings.get("zero_shot"), retriever_dir, work),
+                   retriever.text_config(retriever_dir),
+                   TextConfig.from_dict(settings.get("text"), source=str(reranker_dir)))
+
+    @property
+    def top_k(self) -> int:
+        return self.recall.get("top_k", 50)
+
+    @property
+    def max_length(self) -> int:
+        return self.recall.get("max_length", 64)
+
+    def saved_caches(self) -> dict[str, embcache.ContentCache]:
+        """The content embeddings notebook 04 saved beside each bi-encoder (the retriever's
+        in its folder, the zero-shot model's in its ``zero_shot/``), for the weights loaded
+        now (a cache saved for other weights or another max length is left empty)."""
+        folder = Path(self.retriever)
+        saved_with = {"main": (folder, self.retriever),
+                      "zero_shot": (folder / retriever.ZERO_SHOT_DIR, self.zero_shot)}
+        return {name: embcache.ContentCache.load(where, model, self.max_length)
+                for name, (where, model) in saved_with.items() if model}
+
+    def describe(self) -> str:
+        settings = self.recall
+        return (f"post-processing: {self.rule}\nrecall: top {self.top_k}, TF-IDF "
+                f"{settings.get('tfidf', True)}, zero-shot {self.zero_shot or 'off'}, second degree "
+                f"{settings.get('neighbours', 0)} neighbours, max length {self.max_length}\n"
+                f"texts: {self.retriever_text}" + ("" if self.reranker_text == self.retriever_text
+                                                   else f"\nreranker texts: {self.reranker_text}"))
+
+
+@dataclass
+class Prediction:
+    submission: pd.DataFrame
+    """``topic_id, content_ids``: every requested topic once, checked."""
+    chosen: dict[str, list[str]]
+    reranked: int
+    """Candidate pairs stage 2 scored (0 when the tuned rule runs no reranker)."""
+
+    def sizes(self) -> pd.Series:
+        return pd.Series({topic: len(items) for topic, items in self.chosen.items()})
+
+
+def _stage(timer, name: str, **extra):
+    return timer.stage(name, **extra) if timer is not None else nullcontext()
+
+
+def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
+            rerank_top_k: int | None = None, caches: dict | None = None, int8: bool = False,
+            batch_size: int = 256, query_chunk: int = 1024, timer=None) -> Prediction:
+    """Predict the topics ``requested`` (ids of ``data.topics``) with ``pipeline``.
+
+    ``top_k``: candidates per topic (default: as notebook 04 validated them);
+    ``rerank_top_k``: the CPU mode, reranking only the fused list's best R
+    (:func:`utils.reranker.to_rerank`); ``caches``: content embeddings per bi-encoder
+    (:meth:`Pipeline.saved_caches`); ``int8``: the bi-encoders in int8 on a CPU. Topics whose
+    links ``data`` holds serve the second degree, unless requested. Raises if a topic gets no
+    candidate at all (never a silent gap); the returned frame is checked
+    (:func:`utils.submission.check`)."""
+    requested = list(requested)
+    settings = pipeline.recall
+    with _stage(timer, "build texts"):
+        topics, content = text_frames(data, pipeline.retriever_text)
+        # the reranker's own texts where they differ (one trained beside another retriever)
+        rerank_topics, rerank_content = (
+            (topics, content) if pipeline.reranker_text == pipeline.retriever_text
+            else text_frames(data, pipeline.reranker_text))
+    queries = topics.set_index("id").loc[requested].reset_index()
+    known = topics[topics["id"].isin(data.correlations["topic_id"]) & ~topics["id"].isin(requested)]
+    fused, _ = recall(queries, content, {"main": pipeline.retriever}, k=top_k or pipeline.top_k,
+                      tfidf=settings.get("tfidf", True), neighbours=settings.get("neighbours", 0),
+                      known={"main": known}, links=data.links, max_length=pipeline.max_length,
+                      topic_table=data.topics if settings.get("link_counts") else None,
+                      neighbours_vote=settings.get("neighbours_vote", False),
+                      zero_shot=pipeline.zero_shot, batch_size=batch_size,
+                      query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
+    fused = reranker.to_rerank(fused, pipeline.rule, rerank_top_k, pipeline.stage2)
+    reranked = len(fused) if pipeline.rule.needs_score else 0
+    with _stage(timer, "rerank", items=reranked):
+        scored = reranker.score_for(pipeline.rule, pipeline.stage2, fused,
+                                    rerank_topics.set_index("id")["text"],
+                                    rerank_content.set_index("id")["text"], pipeline.config,
+                                    data=data)
+    with _stage(timer, "post-process", items=len(requested)):
+        chosen = pipeline.rule.apply(scored)
+    left_out = [t for t in requested if not chosen.get(t)]
+    if left_out:
+        raise RuntimeError(f"{len(left_out)} topic(s) got no candidate at all, e.g. {left_out[:3]}: "
+                           f"is content.csv empty for every language?")
+    with _stage(timer, "check", items=len(requested)):
+        result = submission.frame(chosen, requested)
+        submission.check(result, requested, data.content["id"])
+    return Prediction(result, {t: chosen[t] for t in requested}, reranked)
