@@ -11,6 +11,8 @@ Modules (each does one job):
 - ``demo``    : a deterministic demo dataset in the Kaggle layout.
 - ``eda``     : the summaries the EDA notebook draws; ``plots``: the notebooks' figures.
 - ``folds``   : the cross-validation split every stage shares.
+- ``models``  : loading the encoders; their precision (float16 on a GPU, int8 on a CPU).
+- ``trainer`` : the Trainer set-up and loss history both stages' training share.
 - ``retriever``: bi-encoder training (sampler, hard negatives, boost rounds, recall).
 - ``search``  : embeddings and chunked same-language top-K search.
 - ``embcache``: content embeddings saved with the retriever; only new texts are embedded.
@@ -20,6 +22,7 @@ Modules (each does one job):
 - ``ranker``  : stage 2's gradient-boosted feature ranker.
 - ``postprocess``: the selection rules (thresholds, top-n, expected F2), never a topic empty.
 - ``tuning``  : rules and models chosen on validation topics, with honest (cross-fitted) F2.
+- ``predict`` : the submission path as one call (recall, stage 2, selection, checks).
 - ``submission``: build and check ``submission.csv``; ``score``: score it as Kaggle does.
 - ``package`` : Kaggle dataset folders for ``utils``, the models and the wheels; upload.
 - ``versions``: the library versions saved with the models, checked (and installed) offline.

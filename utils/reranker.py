@@ -33,19 +33,18 @@ import pandas as pd
 import torch
 from sentence_transformers.cross_encoder import CrossEncoder
 
-from . import logs, paths, versions
+from . import paths, trainer, versions
 from .folds import TRAIN_ONLY
-from .models import for_inference, inference_dtype, load_cross_encoder, trainer_precision
+from .models import for_inference, inference_dtype, load_cross_encoder
 from .postprocess import PostProcess
 from .ranker import FeatureRanker, RankerConfig
 from .text import TextConfig
+from .trainer import HISTORY_COLUMNS, HISTORY_FILE
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = paths.RERANKER_MARKER
 POSTPROCESS_FILE = "postprocess.json"
-HISTORY_FILE = "history.csv"
-HISTORY_COLUMNS = ["step", "epoch", "loss", "learning_rate"]
 SELECTED_FILE = paths.SELECTED_FILE
 """In ``WORK/reranker``: which of notebook 05's rerankers the submission uses."""
 
@@ -176,19 +175,8 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
                                  "label": pairs["label"].astype("float32").tolist()})
     pos_weight = None if config.pos_weight is None else torch.tensor(float(config.pos_weight))
     loss = BinaryCrossEntropyLoss(model, pos_weight=pos_weight)
-    steps = max(1, len(dataset) // config.batch_size)
-    args = CrossEncoderTrainingArguments(
-        output_dir=str(out_dir / "trainer"), num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        logging_steps=max(1, steps // 20), save_strategy="no", report_to="none",
-        disable_tqdm=True, **trainer_precision(config.precision))
-    with logs.no_progress_bars():  # the model card's widget examples
-        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
-    logs.quiet_trainer(trainer).train()
-    history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
-    history = history.reindex(columns=HISTORY_COLUMNS)
+    history = trainer.train(CrossEncoderTrainer, CrossEncoderTrainingArguments, model, dataset,
+                            loss, config, config.epochs, out_dir, log_points=20)
     out_dir.mkdir(parents=True, exist_ok=True)
     history.to_csv(out_dir / HISTORY_FILE, index=False)
     return history

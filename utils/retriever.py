@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 from sentence_transformers import SentenceTransformer
 
-from . import logs, paths, search, versions
+from . import logs, paths, search, trainer, versions
 
 versions.require("sentence-transformers", 6, "utils.retriever (sentence_transformers.base.sampler)")
 from sentence_transformers.base.sampler import DefaultBatchSampler  # noqa: E402  (6.x only)
@@ -36,7 +36,8 @@ from sentence_transformers.base.sampler import DefaultBatchSampler  # noqa: E402
 from .candidates import dense_candidates
 from .folds import Holdout
 from .metrics import KS, recall_at_k
-from .models import load_bi_encoder, trainer_precision
+from .models import load_bi_encoder
+from .trainer import HISTORY_FILE
 from .text import TextConfig
 
 log = logging.getLogger(__name__)
@@ -306,20 +307,10 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
                                                   directions=directions)
     else:
         loss = MultipleNegativesRankingLoss(model, scale=config.scale, directions=directions)
-    steps = max(1, len(dataset) // config.batch_size)
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(Path(out_dir) / "trainer"), num_train_epochs=epochs,
-        per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        batch_sampler=partial(LanguageBatchSampler, rows=SamplerRows.from_pairs(pairs, links)),
-        logging_steps=max(1, steps // 10), save_strategy="no", report_to="none",
-        disable_tqdm=True, **trainer_precision(config.precision))
-    with logs.no_progress_bars():  # the model card's widget examples
-        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
-    logs.quiet_trainer(trainer).train()
-    history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
-    return history.reindex(columns=["step", "epoch", "loss", "learning_rate"])
+    return trainer.train(SentenceTransformerTrainer, SentenceTransformerTrainingArguments, model,
+                         dataset, loss, config, epochs, out_dir, log_points=10,
+                         batch_sampler=partial(LanguageBatchSampler,
+                                               rows=SamplerRows.from_pairs(pairs, links)))
 
 
 def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.DataFrame,
@@ -336,8 +327,6 @@ def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.Data
 
 FIT_FILE = paths.RETRIEVER_MARKER
 """Written into each round's folder: the settings and held-out folds it was trained with."""
-HISTORY_FILE = "history.csv"
-"""In each round's folder too: the loss history of its training (read back when reused)."""
 
 
 def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame,
