@@ -23,6 +23,18 @@ import psutil
 MIB = 2**20
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name where Linux says it (machines of one name still differ in speed
+    between sessions: compare variants measured in one run)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def machine() -> str:
     """One line naming the hardware and torch build, for benchmark records."""
     import platform
@@ -30,7 +42,7 @@ def machine() -> str:
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
+    return (f"{cpu_model() or platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
             f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, {gpu}, torch "
             f"{torch.__version__} ({torch.get_num_threads()} threads)")
 
