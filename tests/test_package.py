@@ -4,6 +4,7 @@ datasets found at any depth, what an upload keeps, the wheels dataset's download
 import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -156,3 +157,12 @@ def test_the_kernel_folder_runs_notebook_06_offline_with_the_datasets_attached(t
     assert meta["enable_internet"] is False and meta["competition_sources"] == [paths.COMPETITION]
     assert meta["dataset_sources"] == ["someone/lecr-utils", "someone/lecr-retriever",
                                        "someone/lecr-reranker", "someone/lecr-wheels"]
+
+
+def test_a_zero_shot_hub_id_is_saved_from_the_hub_or_named_clearly_offline(tmp_path, monkeypatch):
+    from utils import package, retriever
+
+    assert package.local_model(retriever.base_model_path(), tmp_path) == Path(retriever.base_model_path())
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="not a folder here and could not be loaded from the Hugging Face hub"):
+        package.local_model("nobody/no-such-model", tmp_path)

@@ -33,6 +33,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from . import embcache, paths, versions
@@ -52,6 +53,22 @@ TEXT_SUFFIXES = {".json", ".txt", ".md", ".csv", ".py", ".cfg", ".yaml", ".yml"}
 def _metadata(folder: Path, slug: str, owner: str, title: str) -> None:
     (folder / "dataset-metadata.json").write_text(json.dumps(
         {"title": title, "id": f"{owner}/{slug}", "licenses": [{"name": "other"}]}, indent=2))
+
+
+def local_model(name, scratch: Path) -> Path:
+    """``name`` as a folder to copy: itself if it is one, else (a hub id) the model
+    sentence-transformers loads from the hub, saved into ``scratch``; a clear error offline."""
+    if Path(str(name)).is_dir():
+        return Path(str(name))
+    from .models import load_bi_encoder
+
+    try:
+        load_bi_encoder(name).save(str(scratch))
+    except OSError as error:
+        raise RuntimeError(f"the zero-shot model {name!r} that notebook 04 fused is not a folder here "
+                           f"and could not be loaded from the Hugging Face hub ({error}); package on "
+                           f"a machine online, or where that model is a local folder") from None
+    return scratch
 
 
 def _copy_model(source: Path, target: Path, half: bool, kind: str, work: Path | None = None) -> None:
@@ -137,8 +154,9 @@ def package(work, out, owner: str = "your-kaggle-username", half: bool = False) 
     if zero_shot:  # notebook 04 fused an untuned model: it travels with the retriever
         from .retriever import ZERO_SHOT_DIR, zero_shot_model
 
-        _copy_model(Path(zero_shot_model(zero_shot, work=work)), folders["retriever"] / ZERO_SHOT_DIR,
-                    half, "retriever", work)
+        with tempfile.TemporaryDirectory() as scratch:
+            source = local_model(zero_shot_model(zero_shot, work=work), Path(scratch))
+            _copy_model(source, folders["retriever"] / ZERO_SHOT_DIR, half, "retriever", work)
     _copy_model(reranker_dir, folders["reranker"], half, "reranker", work)
     for name, folder in folders.items():
         _metadata(folder, f"lecr-{name}", owner, TITLES[name])
