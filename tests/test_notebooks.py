@@ -194,7 +194,7 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
 
 def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     """A topic whose language has no content, a threshold no candidate reaches, and a
-    reranker trained on other texts than the retriever's."""
+    reranker trained on other texts than the retriever's; the encoders in int8."""
     import shutil
 
     from utils import reranker, submission
@@ -212,7 +212,8 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     settings["recall"]["text"]["description_first"] = False
     (strict / "reranker.json").write_text(json.dumps(settings))
     elsewhere = run.run(data=str(tiny_copy), work=tmp_path / "work", only=["06"], log=lambda *_: None,
-                        params={"RERANKER": str(strict), "RETRIEVER": str(work / "retriever" / "round2")})
+                        params={"RERANKER": str(strict), "RETRIEVER": str(work / "retriever" / "round2"),
+                                "INT8": True})  # and the CPU's int8 path
     written = submission.read(elsewhere / "submission.csv")
     items = written.set_index("topic_id")["content_ids"].str.split()
     assert orphan in items.index and (items.str.len() == 2).all()  # the fill: best 2 each
@@ -222,6 +223,7 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     printed = "".join("".join(o.get("text", "")) for o in outputs(executed))
     assert "reranker texts: TextConfig(" in printed and "description_first=False" in printed
     assert "1 topic(s) to predict are in a language without content ('zz')" in printed  # counted
+    assert "inference: int8 (ONNX Runtime)" in printed
 
 
 def test_submission_rejects_an_unknown_requested_topic(tiny_copy, tmp_path):
