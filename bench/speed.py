@@ -248,6 +248,8 @@ def main(argv=None) -> None:
     stage2 = first.stage2
     trees = isinstance(stage2, FeatureRanker)
     bi = models.load_bi_encoder(retriever_path, max_length, dtype=models.inference_dtype())
+    bi_int8 = models.int8(models.load_bi_encoder(retriever_path, max_length))
+    cross_int8 = None if trees else pipeline(True).stage2
     sample = content_text.sample(min(args.baseline_items, len(content_text)), random_state=0).tolist()
     encoders = {"bi-encoder (search.embed)": (
         len(sample), lambda: search.embed(bi, sample, args.batch_size),
@@ -267,8 +269,6 @@ def main(argv=None) -> None:
             lambda: raw_forward(stage2.model, stage2.tokenizer, list(zip(first_texts, second_texts)),
                                 config.eval_batch_size, config.max_length),
             lambda: reranker.score(cross_int8, pairs, topics_text, content_by_id, config))
-    bi_int8 = models.int8(models.load_bi_encoder(retriever_path, max_length))
-    cross_int8 = None if trees else pipeline(True).stage2
     best = {name: [min(times) for times in zip(*[(timed(suite), raw(), timed(quantised))
                                                 for _ in range(2)])]
             for name, (_, suite, raw, quantised) in encoders.items()}

@@ -166,7 +166,6 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     apart. The bi-encoders run in half precision on a GPU, and in int8 on a CPU with ``int8``
     (:func:`utils.models.for_inference`).
     """
-
     if serving is None:
         if len(retrievers) != 1:
             raise ValueError("several retrievers need `serving`: which topic each one recalls")
@@ -219,8 +218,8 @@ def _load(path, max_length: int, int8: bool):
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-``k`` column indices (best first) and their scores (``torch.topk``: on
-    every core, ten times numpy's partition and sort on TF-IDF's chunks)."""
+    """Row-wise top-``k`` column indices (best first) and their scores (``torch.topk``, which
+    runs on every core, unlike numpy's partition and sort)."""
     k = min(k, scores.shape[1])
     values, index = torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), k, dim=1)
     return index.numpy(), values.numpy()
