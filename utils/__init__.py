@@ -20,6 +20,7 @@ Modules (each does one job):
   stage-1-only F2.
 - ``reranker``: stage 2's cross-encoder, its training topics and pairs, saving and loading.
 - ``ranker``  : stage 2's gradient-boosted feature ranker.
+- ``stage2``  : notebook 05's stage-2 models trained and scored, and the honest choice among them.
 - ``postprocess``: the selection rules (thresholds, top-n, expected F2), never a topic empty.
 - ``tuning``  : rules and models chosen on validation topics, with honest (cross-fitted) F2.
 - ``predict`` : the submission path as one call (recall, stage 2, selection, checks).

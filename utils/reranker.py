@@ -290,8 +290,8 @@ def load(folder, device: str | None = None, int8: bool = False
 def pipeline_name(name: str) -> str:
     """How notebook 05's comparison (``f2.csv``) names the two-stage pipeline of its stage-2
     model ``name`` ("features": the feature ranker; "selected": the choice among them; a
-    stage-1 baseline keeps its name; else a cross-encoder's backbone)."""
-    if name.startswith("stage 1"):
+    stage-1 baseline, or a name already given, keeps its name; else a cross-encoder's backbone)."""
+    if name.startswith(("stage 1", "two stages")):
         return name
     return {"features": "two stages: feature ranker",
             "selected": "two stages: the selected reranker"}.get(name, f"two stages: reranker from {name}")

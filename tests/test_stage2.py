@@ -1,0 +1,58 @@
+"""Notebook 05's stage-2 calls: a model trained and scored, then the honest choice among them."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from utils import reranker, retriever, stage2
+from utils.models import load_cross_encoder
+from utils.ranker import FeatureRanker, RankerConfig
+from utils.reranker import RerankerConfig
+
+
+def test_select_saves_each_model_with_its_rule_and_records_the_best(recalled, tmp_path):
+    candidates, data = recalled
+    topics = candidates["topic_id"].unique()
+    train, valid = (candidates[candidates["topic_id"].isin(part)] for part in np.array_split(topics, 2))
+    truth = data.correlations[data.correlations["topic_id"].isin(valid["topic_id"])]
+    trained_on = {"valid_fold": 0, "train_topics": len(set(train["topic_id"]))}
+    features = stage2.feature_ranker(train, valid, data, RankerConfig(max_iter=5, min_samples_leaf=5),
+                                     tmp_path, trained_on)
+    assert features.name == stage2.FEATURES and isinstance(features.model, FeatureRanker)
+    assert features.folder == tmp_path / "reranker" / "features" and features.history.empty
+    assert features.details == {**trained_on, "train_pairs": len(train)}
+    assert len(features.scored) == len(valid) and features.scored["score"].between(0, 1).all()
+
+    # a cross-encoder whose scores know the links beats a feature ranker that guesses
+    rng = np.random.default_rng(0)
+    features.scored = valid.assign(score=rng.random(len(valid)))
+    oracle = stage2.Stage2("base", load_cross_encoder(retriever.base_model_path(), 32),
+                           RerankerConfig(max_length=32), stage2.folder_of(tmp_path, "a/b"),
+                           valid.assign(score=0.2 + 0.6 * valid["label"]), pd.DataFrame(),
+                           {**trained_on, "backbone": "base", "train_pairs": 10})
+    assert oracle.folder == tmp_path / "reranker" / "a_b"
+    (tmp_path / "reranker").mkdir()
+    selection = stage2.select([oracle, features], valid, truth, tmp_path, rules=["threshold", "relative"],
+                              n_splits=3, n_repeats=2, cpu_top_ks=[3], stage2_categories=None)
+
+    assert selection.best == "base" and set(selection.tables) == set(selection.rules) == {"base", "features"}
+    rows = selection.comparison.index.tolist()
+    assert {"two stages: reranker from base", "two stages: feature ranker", "two stages: the selected reranker",
+            "two stages: the selected reranker, only the fused top 3 reranked"} <= set(rows)
+    assert any(row.startswith("stage 1") for row in rows)
+    assert selection.comparison.loc["two stages: the selected reranker", "honest f2"] > \
+        selection.comparison.loc["two stages: feature ranker", "honest f2"]
+    for model in (oracle, features):  # each saved with its own best rule and what it trained on
+        loaded, _, rule = reranker.load(model.folder)
+        assert rule == selection.rules[model.name]
+        assert reranker.settings(model.folder)["train_topics"] == trained_on["train_topics"]
+    recorded = json.loads((tmp_path / "reranker" / reranker.SELECTED_FILE).read_text())
+    assert recorded["name"] == "base" and recorded["folder"] == "a_b" and recorded["rules"] == ["threshold", "relative"]
+    assert reranker.selected(tmp_path) == oracle.folder
+    saved = pd.read_csv(tmp_path / "reranker" / "f2.csv", index_col=0)
+    assert saved.index.tolist() == rows
+    scored = pd.read_parquet(tmp_path / "reranker" / "scored_valid.parquet")
+    assert {"score:base", "score:features"} <= set(scored.columns) and len(scored) == len(valid)
+    families = pd.read_csv(tmp_path / "reranker" / "rules.csv", index_col=0, header=[0, 1])
+    assert {"threshold", "relative"} <= set(families.index)

@@ -1,0 +1,154 @@
+"""Notebook 05's stage-2 models: train and score each one, then choose among them honestly.
+
+- :func:`cross_encoder`: one cross-encoder trained on the training pairs (or the one saved
+  with the same settings and pairs, with ``resume``), and its scores of the validation
+  candidates;
+- :func:`feature_ranker`: the feature ranker fitted on every candidate of the training
+  topics, and its scores of the validation candidates;
+- :func:`select`: each model's table of selection rules and the honest comparison
+  (:func:`utils.tuning.compare`: the rule and the model chosen on other validation topics than
+  those scored), beside stage 1 alone. Each model is saved with its own best rule, the best
+  model is recorded for notebook 06, and the tables ``bench/quality.py`` reads are written to
+  ``WORK/reranker``.
+
+Each model comes back as a :class:`Stage2`, and the choice as a :class:`Selection`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sentence_transformers.cross_encoder import CrossEncoder
+
+from . import paths, reranker, tuning
+from .models import load_cross_encoder
+from .postprocess import PostProcess
+from .ranker import FeatureRanker, RankerConfig
+from .reranker import RerankerConfig
+from .trainer import HISTORY_COLUMNS
+from .tuning import RuleTable
+
+FEATURES = "features"
+"""The feature ranker's name among the stage-2 models (a cross-encoder's: its backbone's)."""
+
+
+@dataclass
+class Stage2:
+    """One trained stage-2 model and its scores of the validation candidates."""
+
+    name: str
+    model: CrossEncoder | FeatureRanker
+    config: RerankerConfig | RankerConfig
+    folder: Path
+    """Where :func:`select` saves it: ``WORK/reranker/<name>``."""
+    scored: pd.DataFrame
+    """The validation candidates with ``score``, the model's probability of a link."""
+    history: pd.DataFrame
+    """The training loss (``utils.trainer.HISTORY_COLUMNS``); empty for the feature ranker."""
+    details: dict
+    """What ``reranker.json`` records besides the config: the training data and recall."""
+
+
+@dataclass
+class Selection:
+    """The choice among the stage-2 models (:func:`select`)."""
+
+    best: str
+    """The name of the model selected for the submission."""
+    comparison: pd.DataFrame
+    """One row per pipeline: stage 1's baselines, each model, the selected one and its CPU
+    cuts; honest F2, precision and recall, their spread, the in-sample F2 and the rule."""
+    families: pd.DataFrame
+    """Honest and in-sample F2 of each rule family (rows) for each model (columns)."""
+    tables: dict[str, RuleTable]
+    """Each model's rule table: every rule of the families scored on every validation topic."""
+    rules: dict[str, PostProcess]
+    """Each model's best rule on the validation topics, as saved with it."""
+
+
+def folder_of(work, name: str) -> Path:
+    """Where the stage-2 model ``name`` is saved: ``WORK/reranker/<name>`` (``/`` of a hub id
+    replaced)."""
+    return Path(work) / "reranker" / str(name).replace("/", "_")
+
+
+def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
+                  topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig,
+                  trained_on: dict, resume: bool = False) -> Stage2:
+    """Train a cross-encoder from ``backbone`` on ``pairs`` (:func:`utils.reranker.training_pairs`)
+    and score ``valid``; with ``resume``, reuse the one saved in its folder if it was trained
+    with the same settings, backbone, pairs and ``trained_on`` (:func:`utils.reranker.trained`)."""
+    folder = folder_of(work, name)
+    details = {**trained_on, "backbone": paths.portable_name(backbone, work), "train_pairs": len(pairs)}
+    saved = reranker.trained(folder, config, **details) if resume else None
+    if saved:
+        model, history = saved
+    else:
+        model = load_cross_encoder(backbone, config.max_length)
+        history = reranker.train(model, pairs, topic_text, content_text, config, folder)
+    scored = reranker.score(model, valid, topic_text, content_text, config)
+    return Stage2(name, model, config, folder, scored, history, details)
+
+
+def feature_ranker(train_candidates: pd.DataFrame, valid: pd.DataFrame, data, config: RankerConfig,
+                   work, trained_on: dict) -> Stage2:
+    """Fit the feature ranker on every candidate of the training topics (labelled) and score
+    ``valid``; ``data`` is the :class:`~utils.data.LECRData` its features read."""
+    model = FeatureRanker.fit(train_candidates, data, config)
+    return Stage2(FEATURES, model, model.config, folder_of(work, FEATURES), model.score(valid, data),
+                  pd.DataFrame(columns=HISTORY_COLUMNS), {**trained_on, "train_pairs": len(train_candidates)})
+
+
+def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work, rules=None,
+           blends=(0.0,), n_splits: int = 5, n_repeats: int = 5, cpu_top_ks=(), **details) -> Selection:
+    """Choose the model and rule of the best F2 on the validation topics, and report it honestly.
+
+    Every rule of the families ``rules`` (None: all), with each weight of ``blends`` given to
+    the retriever's cosine, is scored on every validation topic. Honest figures choose the
+    rule (and, for ``selected``, the model) on the other parts of the topics over
+    ``n_repeats`` random ``n_splits``-fold splits. Each model is saved in its folder with its
+    own best rule, the best model is recorded with ``details`` for notebook 06, and
+    ``WORK/reranker`` receives ``f2.csv`` (the comparison), ``rules.csv`` (the families),
+    ``valid_truth.csv`` and ``scored_valid.parquet`` (every model's scores, for
+    ``bench/quality.py``'s transfer view). ``cpu_top_ks``: also score the selected
+    cross-encoder when it reranks only the fused list's best R (notebook 06's CPU mode)."""
+    honest = {"n_splits": n_splits, "n_repeats": n_repeats}
+    by_name = {model.name: model for model in models}
+    tables = {name: tuning.rule_table(model.scored, truth, rules, blends=blends) for name, model in by_name.items()}
+    chosen = tuning.compare(tables, **honest)
+    best = chosen.loc["selected", "model"]
+    for name, model in by_name.items():
+        reranker.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
+    reranker.select_for_submission(Path(work) / "reranker", best, by_name[best].folder.name,
+                                   rules=rules, blends=blends, **details)
+    baselines = tuning.stage1_tables(valid, truth, rules)
+    rows = [tuning.compare(baselines, **honest).drop(index="selected"), chosen]
+    if not isinstance(by_name[best].model, FeatureRanker):  # it reads every candidate anyway
+        rows += [_cut(by_name[best], chosen.loc[best, "rule"], truth, top_k, rules, blends, honest)
+                 for top_k in cpu_top_ks]
+    selection = Selection(
+        best, pd.concat(rows).rename(index=reranker.pipeline_name).rename_axis("pipeline"),
+        tuning.by_family({**baselines, **tables}, **honest), tables,
+        {name: chosen.loc[name, "rule"] for name in by_name})
+    _write(selection, by_name, valid, truth, Path(work) / "reranker")
+    return selection
+
+
+def _cut(model: Stage2, rule: PostProcess, truth, top_k: int, rules, blends, honest) -> pd.DataFrame:
+    """The comparison's row of ``model`` reranking only the fused list's best ``top_k``: its
+    honest F2, and in sample the saved ``rule`` as notebook 06 runs it."""
+    cut = reranker.to_rerank(model.scored, rule, top_k)
+    row = tuning.compare({model.name: tuning.rule_table(cut, truth, rules, blends=blends)}, **honest)
+    row = row.loc[[model.name]].assign(**{"in-sample f2": rule.quality(cut, truth)["f2"]})
+    return row.rename(index={model.name: f"two stages: the selected reranker, only the fused top {top_k} reranked"})
+
+
+def _write(selection: Selection, models: dict[str, Stage2], valid, truth, folder: Path) -> None:
+    selection.comparison.to_csv(folder / "f2.csv")
+    selection.families.to_csv(folder / "rules.csv")
+    truth.to_csv(folder / "valid_truth.csv", index=False)
+    valid.drop(columns="score", errors="ignore").assign(
+        **{f"score:{name}": model.scored["score"] for name, model in models.items()}).to_parquet(
+        folder / "scored_valid.parquet", index=False)
