@@ -15,16 +15,14 @@ recalled by a retriever that never trained on them), on all their candidates.
 
 The hub share and the item's best score are computed over the frame of topics scored
 together, so the tuned threshold fits frames of about the size it was tuned in (a validation
-fold): on mini-LECR, scoring half a fold at a time cost up to 0.04 F2 (0.014 on average over
-five folds), and one topic at a time 0.03 on average, which is below a ranker without these
-two features (0.528 against 0.536; ``bench/ranker_frames.py``, docs/RESULTS.md). Score many
-topics at once, or train with ``RankerConfig(drop=("hub", "item_gap"))`` to score a handful.
+fold); scored a handful of topics at a time, the ranker loses F2 (``bench/ranker_frames.py``
+measures how much: docs/RESULTS.md, "The frame the ranker scores in"). Score many topics at
+once, or train with ``RankerConfig(drop=("hub", "item_gap"))`` to score a handful.
 
 No feature counts an item's known links (its popularity in the training correlations): on
-mini-LECR's fold 0 such counts lifted a prototype's validation F2 from 0.52 to 0.68
-(docs/RESULTS.md), but only because the folds
-split the topics of one channel, whose siblings share items; the hidden test's new items,
-linked only to new topics, would all look unpopular to it.
+folds that split the topics of one channel such counts look strong only because siblings
+share items (docs/RESULTS.md, "Stage 2 from recall's features"), and the hidden test's new
+items, linked only to new topics, would all look unpopular.
 """
 
 from __future__ import annotations
@@ -79,8 +77,9 @@ CHAPTER = r"^\s*(\d+)[.:)\s-]"
 @dataclass
 class RankerConfig:
     """Settings of the gradient-boosted ranker (scikit-learn's names). The defaults, small
-    trees and a slow rate, were the best of four settings on three mini-LECR validation
-    folds (docs/RESULTS.md); deeper or longer-trained trees overfit its ~16k candidates."""
+    trees and a slow rate, won among the settings tried on mini-LECR's validation folds,
+    where deeper or longer-trained trees overfit (docs/RESULTS.md, "Stage 2 from recall's
+    features")."""
 
     max_iter: int = 300
     """Boosting iterations (all of them: no early stopping on a random split of the rows,

@@ -37,8 +37,9 @@ class TextConfig:
     """Between ancestors' titles."""
     description_first: bool = True
     """The topic's description before its ancestors' titles (False: after them). Tokenisers
-    cut a text's end: on mini-LECR's aligned topics, median 66 tokens, zero-shot MiniLM's
-    recall@5 is 0.54 description-first against 0.46 at max length 64 (docs/RESULTS.md)."""
+    cut a text's end, and the description is what tells a topic from its siblings: put
+    first, it recalled more on mini-LECR at short max lengths (docs/RESULTS.md, "Topic text
+    order")."""
     max_ancestors: int | None = 4
     """Nearest ancestors kept in the topic text (None keeps all, up to the channel root)."""
     title_chars: int = 150
