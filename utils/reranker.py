@@ -155,10 +155,11 @@ def pair_texts(rows: pd.DataFrame, topic_text: pd.Series, content_text: pd.Serie
 # -- training and scoring -------------------------------------------------------------------
 
 def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, content_text: pd.Series,
-          config: RerankerConfig, out_dir) -> pd.DataFrame:
+          config: RerankerConfig, out_dir, processes: int = 1) -> pd.DataFrame:
     """Train on ``pairs`` (from :func:`training_pairs`); returns the loss log, also written
     to ``out_dir`` (where notebook 05 then saves the model: a model saved there before stops
-    counting as one, for :func:`trained`, until the new one is saved)."""
+    counting as one, for :func:`trained`, until the new one is saved). ``processes`` > 1:
+    data-parallel, one process per GPU (:mod:`utils.trainer`)."""
     from datasets import Dataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
@@ -176,7 +177,8 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
     pos_weight = None if config.pos_weight is None else torch.tensor(float(config.pos_weight))
     loss = BinaryCrossEntropyLoss(model, pos_weight=pos_weight)
     history = trainer.train(CrossEncoderTrainer, CrossEncoderTrainingArguments, model, dataset,
-                            loss, config, config.epochs, out_dir, log_points=20)
+                            loss, config, config.epochs, out_dir, log_points=20, processes=processes,
+                            ddp_find_unused_parameters=False)  # every weight is used; True fails in DDP
     out_dir.mkdir(parents=True, exist_ok=True)
     history.to_csv(out_dir / HISTORY_FILE, index=False)
     return history

@@ -181,6 +181,12 @@ class LanguageBatchSampler(DefaultBatchSampler):
     greedily, deferring a row that collides to a later batch, then shuffles the batches
     across languages. A batch of a single row (no in-batch negative) is dropped. A language
     with few topics gets small batches: a batch never holds two pairs of one topic.
+
+    In data-parallel training (:mod:`utils.trainer`) the batches are shared out among the
+    processes, and each must take as many steps: the epoch's batch count is cut to a
+    multiple of the number of processes (a few random batches wait for the next epoch).
+    That is what ``drop_last``, which sentence-transformers turns on there, is for; dropping
+    every batch that is not full instead would drop most of a small language's rows.
     """
 
     def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None,
@@ -191,13 +197,19 @@ class LanguageBatchSampler(DefaultBatchSampler):
             raise ValueError(f"sampler rows ({len(rows.language)}) do not match the dataset "
                              f"({len(dataset)})")
         self.rows = rows
+        # batches of up to batch_size rows, of varying size: accelerate, sharing them out among
+        # data-parallel processes, keeps only full ones unless batch_size is None
+        self.max_size, self.batch_size = batch_size, None
         self._cache: tuple[int, list[list[int]]] | None = None
 
     def _batches(self) -> list[list[int]]:
         if self._cache and self._cache[0] == self.epoch:
             return self._cache[1]
         rng = random.Random(self.seed + self.epoch)
-        rows, size = self.rows, self.batch_size
+        rows, size = self.rows, self.max_size
+        processes = (torch.distributed.get_world_size()
+                     if torch.distributed.is_available() and torch.distributed.is_initialized() else 1)
+        keep_partial = not self.drop_last or processes > 1
         by_language: dict[str, list[int]] = {}
         for i, language in enumerate(rows.language):
             by_language.setdefault(language, []).append(i)
@@ -221,10 +233,11 @@ class LanguageBatchSampler(DefaultBatchSampler):
                     contents |= rows.content_keys[i]
                     positives |= rows.known_positives[i]
                     users |= rows.known_topics[i]
-                if len(batch) == size or (len(batch) > 1 and not self.drop_last):
+                if len(batch) == size or (len(batch) > 1 and keep_partial):
                     batches.append(batch)
                 pending = deferred
         rng.shuffle(batches)
+        del batches[len(batches) - len(batches) % processes:]  # as many steps in each process
         self._cache = (self.epoch, batches)
         return batches
 
@@ -286,10 +299,11 @@ def mine_negatives(model: SentenceTransformer, pairs: pd.DataFrame, pool: pd.Dat
 # -- training and evaluation ----------------------------------------------------------------
 
 def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
-          config: RetrieverConfig, epochs: float, out_dir) -> pd.DataFrame:
+          config: RetrieverConfig, epochs: float, out_dir, processes: int = 1) -> pd.DataFrame:
     """One round of contrastive training on ``pairs`` (with their negatives if mined).
 
     ``links`` are all known links (every fold), for the sampler's false-negative checks.
+    ``processes`` > 1: data-parallel, one process per GPU (:mod:`utils.trainer`).
     Returns the trainer's loss log (step, epoch, loss).
     """
     from datasets import Dataset
@@ -308,7 +322,7 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
     else:
         loss = MultipleNegativesRankingLoss(model, scale=config.scale, directions=directions)
     return trainer.train(SentenceTransformerTrainer, SentenceTransformerTrainingArguments, model,
-                         dataset, loss, config, epochs, out_dir, log_points=10,
+                         dataset, loss, config, epochs, out_dir, log_points=10, processes=processes,
                          batch_sampler=partial(LanguageBatchSampler,
                                                rows=SamplerRows.from_pairs(pairs, links)))
 
@@ -332,7 +346,7 @@ FIT_FILE = paths.RETRIEVER_MARKER
 def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame,
         config: RetrieverConfig, out_dir, holdout: Holdout | list[int], rounds: int | None = None,
         report: Callable[[SentenceTransformer], pd.Series] | None = None,
-        resume: bool = False, text: TextConfig = TextConfig(),
+        resume: bool = False, text: TextConfig = TextConfig(), processes: int = 1,
         ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
 
@@ -343,13 +357,17 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     runs after each round (e.g. validation recall). With ``resume``, a round whose saved
     ``fit.json`` matches these settings is loaded instead of trained (a Kaggle session that
     timed out picks up where it stopped), its loss history read from the ``history.csv``
-    saved beside it. Returns the loss history of every round and ``{"round r": report}``.
+    saved beside it. ``processes`` > 1 trains each round data-parallel (:mod:`utils.trainer`;
+    recorded in ``fit.json``, since a step then sees that many batches). Returns the loss
+    history of every round and ``{"round r": report}``.
     """
     out_dir = Path(out_dir)
     rounds = rounds or config.rounds
     holdout = holdout if isinstance(holdout, Holdout) else Holdout(holdout)
     stamp = {"config": config.as_dict(), **holdout.as_dict(), "pairs": len(pairs),
              "base_model": paths.portable_name(base_model), "text": text.as_dict()}
+    if processes > 1:
+        stamp["processes"] = processes
     model = load_bi_encoder(base_model, config.max_length)
     history, reports, trained_one = [], {}, False
     for round_ in range(1, rounds + 1):
@@ -368,7 +386,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
                 train_pairs = mine_negatives(model, pairs, pool, config.top_n, config.negatives,
                                              config.eval_batch_size, config.seed)
                 epochs = config.negative_epochs
-            history.append(train(model, train_pairs, links, config, epochs, folder)
+            history.append(train(model, train_pairs, links, config, epochs, folder, processes)
                            .assign(round=round_))
             trained_one = True
             model.save(str(folder))

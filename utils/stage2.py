@@ -76,18 +76,21 @@ def folder_of(work, name: str) -> Path:
 
 def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
                   topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig,
-                  trained_on: dict, resume: bool = False) -> Stage2:
+                  trained_on: dict, resume: bool = False, processes: int = 1) -> Stage2:
     """Train a cross-encoder from ``backbone`` on ``pairs`` (:func:`utils.reranker.training_pairs`)
     and score ``valid``; with ``resume``, reuse the one saved in its folder if it was trained
-    with the same settings, backbone, pairs and ``trained_on`` (:func:`utils.reranker.trained`)."""
+    with the same settings, backbone, pairs and ``trained_on`` (:func:`utils.reranker.trained`).
+    ``processes`` > 1: trained data-parallel, one process per GPU (:mod:`utils.trainer`)."""
     folder = folder_of(work, name)
     details = {**trained_on, "backbone": paths.portable_name(backbone, work), "train_pairs": len(pairs)}
+    if processes > 1:  # a step sees that many batches: recorded, as for the retriever
+        details["processes"] = processes
     saved = reranker.trained(folder, config, **details) if resume else None
     if saved:
         model, history = saved
     else:
         model = load_cross_encoder(backbone, config.max_length)
-        history = reranker.train(model, pairs, topic_text, content_text, config, folder)
+        history = reranker.train(model, pairs, topic_text, content_text, config, folder, processes)
     scored = reranker.score(model, valid, topic_text, content_text, config)
     return Stage2(name, model, config, folder, scored, history, details)
 
