@@ -67,3 +67,15 @@ def frames(tiny_dir):
     topics, content = text_frames(data)
     queries = topics[topics["id"].isin(data.correlations["topic_id"])].head(12)
     return data, topics, queries, content
+
+
+@pytest.fixture(scope="session")
+def labelled_pairs(frames):
+    """Cross-encoder training pairs of the tiny demo: 16 links (label 1) and 16 pairs of the
+    same topics with other content (label 0), with the topic and content texts."""
+    data, topics, queries, content = frames
+    positives = data.links[data.links["topic_id"].isin(queries["id"])].head(16)
+    pairs = pd.concat([positives.assign(label=1, rank=1),
+                       positives.assign(content_id=np.roll(positives["content_id"].to_numpy(), 5),
+                                        label=0, rank=2)])
+    return pairs, topics.set_index("id")["text"], content.set_index("id")["text"]

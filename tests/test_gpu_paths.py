@@ -64,14 +64,8 @@ def test_bf16_mixed_precision_trains_the_retriever(frames, pairs, tmp_path):
     assert weights.dtype == torch.float32 and not weights.detach().equal(before)  # float32 master weights
 
 
-def test_bf16_mixed_precision_trains_the_cross_encoder(frames, tmp_path):
-    data, topics, queries, content = frames
-    positives = data.links[data.links["topic_id"].isin(queries["id"])].head(12)
-    pairs = pd.concat([positives.assign(label=1, rank=1),
-                       positives.assign(content_id=np.roll(positives["content_id"].to_numpy(), 5),
-                                        label=0, rank=2)])
+def test_bf16_mixed_precision_trains_the_cross_encoder(labelled_pairs, tmp_path):
     model = models.load_cross_encoder(retriever.base_model_path(), 32)
     config = reranker.RerankerConfig(max_length=32, batch_size=8, epochs=1, precision="bf16")
-    history = reranker.train(model, pairs, topics.set_index("id")["text"], content.set_index("id")["text"],
-                             config, tmp_path)
+    history = reranker.train(model, *labelled_pairs, config, tmp_path)
     assert len(history) and np.isfinite(history["loss"]).all()

@@ -2,7 +2,6 @@
 CPU, each stage's model trained, handed back to the caller once, and as good as one process's."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -39,13 +38,8 @@ def test_two_processes_train_the_retriever_as_well_as_one(frames, tmp_path):
     assert not list((tmp_path / "2" / "trainer").glob("ddp-*"))  # the job and the result cleared
 
 
-def test_two_processes_train_the_cross_encoder_and_say_what_failed(frames, tmp_path):
-    data, topics, queries, content = frames
-    positives = data.links[data.links["topic_id"].isin(queries["id"])].head(16)
-    pairs = pd.concat([positives.assign(label=1, rank=1),
-                       positives.assign(content_id=np.roll(positives["content_id"].to_numpy(), 5),
-                                        label=0, rank=2)])
-    texts = topics.set_index("id")["text"], content.set_index("id")["text"]
+def test_two_processes_train_the_cross_encoder_and_say_what_failed(labelled_pairs, tmp_path):
+    pairs, *texts = labelled_pairs
     model = models.load_cross_encoder(retriever.base_model_path(), 32)
     before = next(model.parameters()).detach().clone()
     config = reranker.RerankerConfig(max_length=32, batch_size=8, epochs=1)
