@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
+from bench.tables import record_block  # noqa: E402
 from utils import paths, reranker, tuning  # noqa: E402
 from utils import run as runner  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
@@ -209,18 +210,6 @@ def figure(recall: pd.DataFrame, f2: pd.DataFrame, path: Path, title: str) -> No
     save(fig, path.stem, path.parent)
 
 
-def record_block(file: Path, name: str, text: str) -> None:
-    """Write ``text`` into ``file`` between this benchmark's markers for ``name``."""
-    begin, end = f"<!-- bench/quality.py:{name} -->", f"<!-- /bench/quality.py:{name} -->"
-    body = f"{begin}\n{text.rstrip()}\n{end}"
-    old = file.read_text() if file.exists() else ""
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + body + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip() + "\n\n" + body + "\n"
-    file.write_text(new)
-
-
 def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     done = [f for f in folds if fold_done(work / f"fold{f}")]
     if not done:
@@ -318,7 +307,7 @@ def main(argv=None) -> None:
         fig_path = args.record.parent / "figures" / f"quality_{args.name}.png"
         figure(recall, f2, fig_path, f"quality benchmark: {args.name}")
         rel = fig_path.relative_to(args.record.parent)
-        record_block(args.record, args.name, text + f"\n\n![quality by fold]({rel.as_posix()})")
+        record_block(args.record, f"bench/quality.py:{args.name}", text + f"\n\n![quality by fold]({rel.as_posix()})")
         print(f"recorded in {args.record} and {fig_path}")
 
 

@@ -52,13 +52,14 @@ def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
     assert len(pd.read_csv(out)) == 12  # every query topic predicted once
 
 
-def test_quality_record_block_replaces_its_own_section(tmp_path):
-    quality = load("quality")
+def test_record_block_replaces_its_own_section(tmp_path):
+    from bench.tables import record_block
+
     doc = tmp_path / "RESULTS.md"
     doc.write_text("# Results\n\nkept\n")
-    quality.record_block(doc, "mini", "first")
-    quality.record_block(doc, "other", "B")
-    quality.record_block(doc, "mini", "second")
+    record_block(doc, "bench/quality.py:mini", "first")
+    record_block(doc, "bench/quality.py:other", "B")
+    record_block(doc, "bench/quality.py:mini", "second")
     text = doc.read_text()
     assert "kept" in text and "second" in text and "first" not in text and "B" in text
     assert text.count("<!-- bench/quality.py:mini -->") == 1
@@ -131,3 +132,15 @@ def test_cache_precision_benchmark_smoke(tiny_dir, capsys):
                                   "--k", "5", "--max-length", "32"])
     out = capsys.readouterr().out
     assert "| float16, read back |" in out and "| float32 cache, half the texts fresh |" in out
+
+
+def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
+    scale = load("scale")
+    doc = tmp_path / "RESULTS.md"
+    scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--only", "02", "--record", str(doc)])
+    assert (tmp_path / "w" / "folds.csv").is_file()  # notebook 02 ran on the data it wrote
+    assert "02_cv_split.ipynb done" in (tmp_path / "w" / "scale-logs" / "02.log").read_text()
+    text = doc.read_text()
+    assert "<!-- bench/scale.py -->" in text and "| 02 |" in text and "topics" in text
+    with pytest.raises(SystemExit, match=r"notebook 03 failed.*03\.log"):  # a notebook's error, with its log
+        scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--only", "03", "-p", "EPOCHS='x'"])
