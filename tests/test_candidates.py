@@ -216,3 +216,28 @@ def test_the_zero_shot_model_votes_as_a_third_source(frames):
     assert both["zero_shot_rank"].notna().all() and fused["votes"].max() == 3
     found = ranker.features(fused, data)
     assert found["zero_shot_gap"].max() == 0 and found["zero_shot_gap"].notna().all()
+
+
+def test_tfidf_top_k_is_the_same_with_or_without_sparse_dot_topn(frames, monkeypatch):
+    import builtins
+    import sys
+
+    _, queries, content = frames
+    fast = cand.tfidf_candidates(queries, content, k=6, chunk=5)
+    real_import = builtins.__import__
+
+    def without(name, *args, **kwargs):
+        if name == "sparse_dot_topn":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "sparse_dot_topn", raising=False)
+    monkeypatch.setattr(builtins, "__import__", without)
+    dense = cand.tfidf_candidates(queries, content, k=6, chunk=5)
+    assert (fast["score"] > 0).all() and (dense["score"] > 0).all()  # no n-gram shared: no candidate
+    merged = fast.merge(dense, on=["topic_id", "rank"], suffixes=("", "_dense"))
+    assert len(merged) == len(fast) == len(dense)
+    np.testing.assert_allclose(merged["score"], merged["score_dense"], rtol=1e-5)
+    # the same items, ties at equal scores aside
+    same = (merged["content_id"] == merged["content_id_dense"]) | np.isclose(merged["score"], merged["score_dense"])
+    assert same.all()

@@ -33,6 +33,10 @@ packages its wheels were downloaded for."""
 INT8_PACKAGES = ("onnxruntime", "onnx")
 """int8 inference on a CPU (:func:`utils.models.int8`): not pinned to the models (they only
 run them), shipped in the wheels dataset, installed offline by :func:`ensure_present`."""
+SPEED_PACKAGES = ("sparse-dot-topn",)
+"""TF-IDF's top-k sparse product on every core (:func:`utils.candidates.tfidf_candidates`;
+without it, the dense product, the same candidates but slower): shipped in the wheels
+dataset, installed offline by :func:`ensure_present`."""
 NOT_WHEELS = ("torch", "triton")
 """Left out of the wheels dataset, with everything only they need (gigabytes, and the
 kernel's own build matches its GPU); names starting ``nvidia-`` too."""
@@ -146,7 +150,7 @@ def require(name: str, major: int, what: str) -> None:
             f"dataset of `python -m utils.package --wheels`, which notebook 06 installs).")
 
 
-def wheel_requirements(roots=(*PINNED, *INT8_PACKAGES)) -> dict[str, str]:
+def wheel_requirements(roots=(*PINNED, *INT8_PACKAGES, *SPEED_PACKAGES)) -> dict[str, str]:
     """``{name: installed version}`` of ``roots`` and everything they need at run time (no
     extras), as installed here, minus :data:`NOT_WHEELS` and ``nvidia-*`` (whose own needs are
     not followed): what the wheels dataset holds, so pip can resolve the pinned versions
