@@ -406,3 +406,22 @@ def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):
     assert "reusing the saved cross-encoder" in printed
     after = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
     pd.testing.assert_frame_equal(after, before)
+
+
+def test_gpu_profile_runs_end_to_end(tiny_dir, tmp_path):
+    """--profile gpu's settings (two rounds for each out-of-fold retriever, both cross-encoder
+    backbones, every training pair) through notebooks 02-05, the training sizes cut for a CPU."""
+    from utils import reranker
+    from utils.retriever import trained
+
+    assert {"OOF_ROUNDS", "BACKBONES", "RERANKER_MAX_PAIRS"} <= set(run.PROFILES["gpu"])
+    cut = {"N_SPLITS": 3, "EPOCHS": 0.2, "NEGATIVE_EPOCHS": 0.2, "MAX_LENGTH": 24, "MAX_PAIRS": 96,
+           "TOP_N": 10, "TOP_K": 10, "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 0.1, "RERANKER_MAX_LENGTH": 24}
+    work = run.run(data=str(tiny_dir), work=tmp_path / "work", profile="gpu", only=["02", "03", "04", "05"],
+                   params=cut, log=lambda *_: None, inline=True)
+    rounds = {name: folder.name for name, (folder, _) in trained(work / "retriever").items()}
+    assert rounds == {"main": "round2", "oof1": "round2", "oof2": "round2"}  # OOF_ROUNDS = 2
+    for backbone in run.PROFILES["gpu"]["BACKBONES"]:
+        saved = reranker.settings(work / "reranker" / backbone)
+        assert saved["max_length"] == 24 and saved["max_pairs"] is None and saved["batch_size"] == 64
+    assert (work / "reranker" / "f2.csv").is_file()
