@@ -76,6 +76,9 @@ def test_folds_and_retrievers(pipeline):
     assert holdouts["oof2"].groups == tuple(groups[1::2])  # each leaves out half the groups
     assert (work / "retriever" / "history.csv").is_file()
     assert (work / "figures" / "retriever.png").is_file()
+    # each model's content embeddings, kept for 04 (the base model's in retriever/zero_shot)
+    for folder in ("round1", "round2", "oof1/round1", "oof2/round1", "zero_shot"):
+        assert (work / "retriever" / folder / "content_embeddings.npz").is_file(), folder
 
 
 def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeline):

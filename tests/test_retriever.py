@@ -84,14 +84,14 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
     small = pairs.head(48)
     pool = retriever.negative_pool(content, data.links, valid)
     history, reports = retriever.fit(retriever.base_model_path(), small, pool, data.links, config,
-                                     tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}))
+                                     tmp_path, holdout=[0], report=lambda model, folder: pd.Series({5: 0.5}))
     assert len(history) and list(reports) == ["round 1"]
     assert retriever.trained(tmp_path) == {"main": (tmp_path / "round1", Holdout(folds=(0,)))}
     assert retriever.text_config(tmp_path / "round1") == TextConfig()  # saved in fit.json
     weights = next((tmp_path / "round1").glob("*.safetensors"))
     saved_at = weights.stat().st_mtime_ns
     again, reports = retriever.fit(retriever.base_model_path(), small, pool, data.links, config,
-                                   tmp_path, holdout=[0], report=lambda model: pd.Series({5: 0.5}),
+                                   tmp_path, holdout=[0], report=lambda model, folder: pd.Series({5: 0.5}),
                                    resume=True)
     assert weights.stat().st_mtime_ns == saved_at and list(reports) == ["round 1"]  # reused
     pd.testing.assert_frame_equal(again, history, check_dtype=False)  # its loss history too
@@ -105,6 +105,43 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
     assert retriever.text_config(tmp_path / "oof1" / "round1") == other_text
     with pytest.raises(ValueError, match="trained on texts built differently"):
         retriever.text_config(tmp_path / "round1", tmp_path / "oof1" / "round1")
+
+
+def test_validation_keeps_each_models_content_embeddings_for_notebook_04(setup, tmp_path, monkeypatch):
+    """Notebook 03 validates each round and the base model once; notebook 04 finds their
+    content embeddings (a round's in its folder, the base model's in retriever/zero_shot)
+    and embeds only the content of languages 03 did not search, with the same candidates."""
+    from utils import candidates, embcache
+
+    data, topics, content, train, valid, pairs = setup
+    queries = topics[topics["id"].isin(valid)]
+    base = retriever.base_model_path()
+    model = models.load_bi_encoder(base, max_length=16)
+    round1 = tmp_path / "round1"
+    model.save(str(round1))
+    (round1 / retriever.FIT_FILE).write_text("{}")  # a round of ours, as fit() saves it
+    report = retriever.validation_report(queries, content, data.correlations, tmp_path, ks=[5, 10])
+    first = {path: report(model, path) for path in (base, round1)}
+    assert (round1 / embcache.FILE).is_file() and (tmp_path / retriever.ZERO_SHOT_DIR / embcache.FILE).is_file()
+
+    embedded = []
+    real_embed = embcache.search.embed
+    monkeypatch.setattr(embcache.search, "embed", lambda m, texts, *a, **k: embedded.extend(texts)
+                        or real_embed(m, texts, *a, **k))
+    for path in (base, round1):  # validated again (a resumed round): the topics embedded only
+        pd.testing.assert_series_equal(report(model, path), first[path])
+    assert embedded and not set(embedded) & set(content["text"])
+
+    languages = set(queries["language"])
+    for path in (base, round1):  # notebook 04: all topics, content of every language
+        cache = retriever.content_cache(path, tmp_path, 16)
+        assert len(cache) == content.loc[content["language"].isin(languages), "text"].nunique()
+        found = candidates.dense_candidates(model, topics, content, k=10, cache=cache)
+        pd.testing.assert_frame_equal(found, candidates.dense_candidates(model, topics, content, k=10),
+                                      check_exact=False, atol=1e-5)
+        in_valid = content["language"].isin(languages)
+        assert cache.hits >= in_valid.sum() and cache.misses <= (~in_valid).sum()
+    assert not len(retriever.content_cache(round1, tmp_path, 32))  # another max length: not used
 
 
 def test_notebook_06_finds_the_zero_shot_model_it_was_validated_with(tmp_path):

@@ -4,9 +4,11 @@ Embedding the content is most of the submission path's time on a CPU, yet the hi
 content is mostly content the retriever has already embedded. LECR's efficiency-track
 winners shipped those embeddings; so does the suite:
 
-- notebook 04 recalls with an empty :class:`ContentCache` per model and saves what it
-  embedded beside the model (:data:`FILE`): the main retriever's in its round folder, the
-  zero-shot model's in that folder's ``zero_shot/``;
+- notebook 03 embeds the content once per model to validate it and keeps those embeddings
+  beside the model (:data:`FILE`; :func:`utils.retriever.validation_report`);
+- notebook 04 recalls with them, embeds only the misses, and saves the result beside the
+  model: the main retriever's in its round folder, the zero-shot model's in that folder's
+  ``zero_shot/``;
 - :mod:`utils.package` ships them inside the retriever's dataset;
 - notebook 06 (``utils.candidates.recall``) looks each content text up and embeds only the
   misses: new items, and items whose text changed.

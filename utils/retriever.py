@@ -11,6 +11,8 @@
   variant when ``mini_batch_size`` is set), bf16/fp16 on a GPU;
 - ``fit``: every round of one retriever (train, save, report), resumable from saved rounds;
 - ``evaluate``: recall@K of same-language search on the validation topics;
+  ``validation_report`` runs it after each round and keeps the content embeddings it
+  computed in the round's folder, where ``content_cache`` finds them for notebook 04;
 - ``trained``: the retrievers a working folder holds and the folds each never saw.
 """
 
@@ -28,7 +30,7 @@ import pandas as pd
 import torch
 from sentence_transformers import SentenceTransformer
 
-from . import logs, paths, search, trainer, versions
+from . import embcache, logs, paths, search, trainer, versions
 
 versions.require("sentence-transformers", 6, "utils.retriever (sentence_transformers.base.sampler)")
 from sentence_transformers.base.sampler import DefaultBatchSampler  # noqa: E402  (6.x only)
@@ -328,15 +330,50 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
 
 
 def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.DataFrame,
-             truth: pd.DataFrame, ks=KS, batch_size: int = 256) -> tuple[pd.Series, pd.DataFrame]:
+             truth: pd.DataFrame, ks=KS, batch_size: int = 256,
+             cache: embcache.ContentCache | None = None) -> tuple[pd.Series, pd.DataFrame]:
     """Mean recall@K of same-language search for ``queries`` (``id, language, text``).
 
     ``content`` (``id, language, text``) is the corpus; ``truth`` the correlations of the
-    queries. Returns the recall per K and the candidates found (top ``max(ks)``).
+    queries; ``cache``: the model's content embeddings, looked up there and the misses added.
+    Returns the recall per K and the candidates found (top ``max(ks)``).
     """
-    found = dense_candidates(model, queries, content, k=max(ks), batch_size=batch_size)
+    found = dense_candidates(model, queries, content, k=max(ks), batch_size=batch_size, cache=cache)
     truth = truth[truth["topic_id"].isin(set(queries["id"]))]
     return recall_at_k(search.ranked_lists(found), truth, ks), found
+
+
+def content_cache(model_path, retriever_dir, max_length: int) -> embcache.ContentCache:
+    """The content embeddings :func:`validation_report` kept for ``model_path`` at
+    ``max_length``: a round's in its folder, any other model's (the base model, validated
+    zero-shot) in ``retriever_dir/zero_shot``. Empty where none were kept, or where they were
+    kept for other weights or another max length (:meth:`~utils.embcache.ContentCache.load`).
+
+    Embedding the content is most of stage 1's inference on a CPU: notebook 03 embeds it
+    once per model to validate, and notebook 04 then embeds only what 03 did not (the
+    content of languages no validation topic has)."""
+    return embcache.ContentCache.load(_cache_folder(model_path, retriever_dir), model_path, max_length)
+
+
+def _cache_folder(model_path, retriever_dir) -> Path:
+    folder = Path(str(model_path))
+    return folder if (folder / FIT_FILE).is_file() else Path(retriever_dir) / ZERO_SHOT_DIR
+
+
+def validation_report(queries: pd.DataFrame, content: pd.DataFrame, truth: pd.DataFrame,
+                      retriever_dir, ks=KS, batch_size: int = 256
+                      ) -> Callable[[SentenceTransformer, Path], pd.Series]:
+    """``report(model, model_path)`` for :func:`fit`: the recall@K of :func:`evaluate`, with
+    the content embeddings it computed kept where :func:`content_cache` finds them (a
+    round's folder; ``retriever_dir/zero_shot`` for the base model). A model whose
+    embeddings were kept (a resumed round) is validated without embedding the content again."""
+    def report(model: SentenceTransformer, model_path) -> pd.Series:
+        cache = content_cache(model_path, retriever_dir, model.max_seq_length)
+        recall = evaluate(model, queries, content, truth, ks, batch_size, cache=cache)[0]
+        if cache.model is not None:  # weights on disk to key it by (not a hub id)
+            cache.save(_cache_folder(model_path, retriever_dir))
+        return recall
+    return report
 
 
 FIT_FILE = paths.RETRIEVER_MARKER
@@ -352,13 +389,14 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
     from ``pool`` with the model of the round before. ``holdout`` (what no pair comes from:
-    a :class:`~utils.folds.Holdout`, or a list of folds) and ``text`` (the settings ``pairs``' texts were built with, which inference must
-    repeat: :func:`text_config`) are recorded in each round's ``fit.json``. ``report(model)``
-    runs after each round (e.g. validation recall). With ``resume``, a round whose saved
-    ``fit.json`` matches these settings is loaded instead of trained (a Kaggle session that
-    timed out picks up where it stopped), its loss history read from the ``history.csv``
-    saved beside it. ``processes`` > 1 trains each round data-parallel (:mod:`utils.trainer`;
-    recorded in ``fit.json``, since a step then sees that many batches). Returns the loss
+    a :class:`~utils.folds.Holdout`, or a list of folds) and ``text`` (the settings
+    ``pairs``' texts were built with, which inference must repeat: :func:`text_config`) are
+    recorded in each round's ``fit.json``. ``report(model, folder)`` runs after each round
+    (e.g. :func:`validation_report`). With ``resume``, a round whose saved ``fit.json``
+    matches these settings is loaded instead of trained (a Kaggle session that timed out
+    picks up where it stopped), its loss history read from the ``history.csv`` saved beside
+    it. ``processes`` > 1 trains each round data-parallel (:mod:`utils.trainer`; recorded in
+    ``fit.json``, since a step then sees that many batches). Returns the loss
     history of every round and ``{"round r": report}``.
     """
     out_dir = Path(out_dir)
@@ -394,7 +432,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
             (folder / FIT_FILE).write_text(json.dumps({**stamp, **versions.record()}, indent=2))
             log.info("%s: trained on %d rows", folder, len(train_pairs))
         if report is not None:
-            reports[f"round {round_}"] = report(model)
+            reports[f"round {round_}"] = report(model, folder)
     history = pd.concat(history, ignore_index=True) if history else pd.DataFrame(
         columns=["step", "epoch", "loss", "learning_rate", "round"])
     return history, reports
