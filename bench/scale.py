@@ -8,8 +8,8 @@ Every stage keeps its real size: all topics folded, every topic recalled by each
 negatives mined for all pairs, every out-of-fold candidate, both stage-2 models, and the
 prediction of a validation fold (about the hidden test's 10,000 topics, none of them trained
 on: notebook 06 with ``PREDICT="valid"``). Only the training steps are cut, to what 2 CPU
-cores do in hours (``CHEAP``: a sample of the training pairs, one epoch a round, short texts;
-``-p`` changes any of them, ``--profile gpu`` with ``-p`` for a GPU).
+cores do in hours (``CHEAP``: a sample of the training pairs, one epoch a round, short texts,
+inference in the CPU mode; ``-p`` changes any of them, ``--profile gpu`` with ``-p`` for a GPU).
 
 Each notebook runs in a process of its own through the runner the README's main job uses
 (``utils.run --only NN --inline``), so the peak resident memory measured for it
@@ -38,8 +38,10 @@ from utils.profiling import code_version, machine  # noqa: E402
 STAGES = ["02", "03", "04", "05", "06"]
 CHEAP = {"MAX_PAIRS": 20_000, "EPOCHS": 1, "NEGATIVE_EPOCHS": 1, "MAX_LENGTH": 64, "BATCH_SIZE": 64,
          "OOF_GROUPS": 2, "OOF_ROUNDS": 1, "BACKBONES": ["base"], "RERANKER_MAX_LENGTH": 64,
-         "RERANKER_MAX_PAIRS": 5_000, "PREDICT": "valid"}
-"""The training cut to 2 CPU cores (the data around it stays full size)."""
+         "RERANKER_MAX_PAIRS": 5_000, "PREDICT": "valid", "INT8": True, "RERANK_TOP_K": 10}
+"""The training cut to 2 CPU cores (the data around it stays full size), and the CPU mode of
+inference: the encoders in int8 (03-06's ``INT8``), the cross-encoder scoring the fused list's
+best 10 (05's ``RERANK_TOP_K``)."""
 MARKER = "bench/scale.py"
 
 

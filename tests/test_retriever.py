@@ -143,6 +143,12 @@ def test_validation_keeps_each_models_content_embeddings_for_notebook_04(setup, 
         assert cache.hits >= in_valid.sum() and cache.misses <= (~in_valid).sum()
     assert not len(retriever.content_cache(round1, tmp_path, 32))  # another max length: not used
 
+    # int8 (notebook 03's INT8): a quantised copy validates, the model in training is untouched
+    quantised = retriever.validation_report(queries, content, data.correlations, tmp_path / "int8", ks=[5, 10],
+                                            int8=True)(model, base)
+    assert not isinstance(model[0].model, models.OnnxRuntimeTransformer)
+    assert (quantised - first[base]).abs().max() < 0.15
+
 
 def test_notebook_06_finds_the_zero_shot_model_it_was_validated_with(tmp_path):
     """The packaged copy beside the retriever first, then a folder of the working folder,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from utils import reranker, retriever, stage2
-from utils.models import load_cross_encoder
+from utils.models import OnnxRuntimeTransformer, load_cross_encoder
 from utils.ranker import FeatureRanker, RankerConfig
 from utils.reranker import RerankerConfig
 
@@ -56,3 +56,28 @@ def test_select_saves_each_model_with_its_rule_and_records_the_best(recalled, tm
     assert {"score:base", "score:features"} <= set(scored.columns) and len(scored) == len(valid)
     families = pd.read_csv(tmp_path / "reranker" / "rules.csv", index_col=0, header=[0, 1])
     assert {"threshold", "relative"} <= set(families.index)
+
+
+def test_a_cross_encoder_scores_the_fused_lists_best_r_in_int8_and_resumes_whatever_r(
+        recalled, labelled_pairs, tmp_path):
+    """The CPU mode at LECR scale: notebook 05's RERANK_TOP_K scores only the fused list's best
+    R of each validation topic, and INT8 scores with a quantised copy; the model saved is the
+    trained one, and a resumed run reuses it whatever R it scores."""
+    candidates, data = recalled
+    pairs, topic_text, content_text = labelled_pairs
+    valid = candidates[candidates["topic_id"].isin(topic_text.index)]
+    config = RerankerConfig(max_length=32, epochs=0.5, batch_size=8, rerank_top_k=3)
+    trained_on = {"valid_fold": 0, "train_topics": pairs["topic_id"].nunique()}
+    model = stage2.cross_encoder("base", retriever.base_model_path(), tmp_path, pairs, valid, topic_text,
+                                 content_text, config, trained_on, int8=True)
+    assert len(valid) > len(model.scored) == (valid["rank"] <= 3).sum()
+    assert model.scored["score"].between(0, 1).all()
+    assert not isinstance(model.model[0].model, OnnxRuntimeTransformer)  # the trained model, as saved
+    fp32 = reranker.score(model.model, valid[valid["rank"] <= 3], topic_text, content_text, config)
+    np.testing.assert_allclose(model.scored["score"], fp32["score"], atol=0.05)  # int8 against float32
+    reranker.save(model.model, model.folder, config, reranker.PostProcess(0.5), **model.details)
+    every = RerankerConfig(max_length=32, epochs=0.5, batch_size=8)
+    again = stage2.cross_encoder("base", retriever.base_model_path(), tmp_path, pairs, valid, topic_text,
+                                 content_text, every, trained_on, resume=True)
+    assert len(again.history) == len(model.history) and len(again.scored) == len(valid)
+    assert reranker.load(model.folder)[1].rerank_top_k == 3  # notebook 06 reranks as validated

@@ -27,7 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import search
 from .metrics import recall_at_k
-from .models import for_inference, inference_dtype, load_bi_encoder
+from .models import load_for_inference
 from .search import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
         served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
         if len(served):
             with _stage(timer, "load the retriever"):
-                model = _load(path, max_length, int8)
+                model = load_for_inference(path, max_length, int8)
             with _stage(timer, "embed topics", items=len(served)):
                 query_emb = search.embed(model, served["text"], batch_size)
             dense.append(dense_candidates(model, served, content, k=k, batch_size=batch_size,
@@ -195,7 +195,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
     if zero_shot is not None:
         with _stage(timer, "load the zero-shot model"):
-            model = _load(zero_shot, max_length, int8)
+            model = load_for_inference(zero_shot, max_length, int8)
         sources["zero_shot"] = dense_candidates(model, queries, content, k=k, batch_size=batch_size,
                                                 query_chunk=query_chunk, any_language_fallback=True,
                                                 timer=timer, cache=caches.get("zero_shot"))
@@ -211,10 +211,6 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
             fused = fused.join(pd.concat(counts)) if counts else fused.assign(
                 **{name: np.nan for name in COUNTS})
     return fused, sources
-
-
-def _load(path, max_length: int, int8: bool):
-    return for_inference(load_bi_encoder(path, max_length, dtype=inference_dtype()), int8)
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

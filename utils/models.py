@@ -12,7 +12,7 @@ One place for what the retriever, candidate recall and the reranker share:
   dynamic quantisation, per channel); tokenising, pooling and the head stay
   sentence-transformers' own, so ``encode`` and ``predict`` are unchanged;
 - ``for_inference``: a model loaded to predict with: float16 on a GPU, int8 on a CPU when
-  asked, float32 otherwise.
+  asked, float32 otherwise (``load_for_inference``: a bi-encoder loaded so).
 
 sentence-transformers' own ONNX backend needs ``optimum``, whose releases pin transformers
 4.x; this suite runs transformers 5, hence the export here.
@@ -149,6 +149,12 @@ def int8(model, threads: int | None = None):
     module.model = OnnxRuntimeTransformer(session, hf.config, inputs, output)
     log.info("%s: transformer in ONNX Runtime, int8", type(model).__name__)
     return model
+
+
+def load_for_inference(path, max_length: int = 64, int8_on_cpu: bool = False) -> SentenceTransformer:
+    """A bi-encoder loaded to embed with: float16 weights on a GPU, int8 on a CPU with
+    ``int8_on_cpu`` (:func:`for_inference`), float32 otherwise."""
+    return for_inference(load_bi_encoder(path, max_length, dtype=inference_dtype()), int8_on_cpu)
 
 
 def for_inference(model, int8_on_cpu: bool = False):

@@ -107,7 +107,8 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
 
     ``top_k``: candidates per topic (default: as notebook 04 validated them);
     ``rerank_top_k``: the CPU mode, reranking only the fused list's best R
-    (:func:`utils.reranker.to_rerank`); ``caches``: content embeddings per bi-encoder
+    (:func:`utils.reranker.to_rerank`; default: as notebook 05 validated the cross-encoder,
+    its ``RerankerConfig.rerank_top_k``); ``caches``: content embeddings per bi-encoder
     (:meth:`Pipeline.saved_caches`); ``int8``: the bi-encoders in int8 on a CPU. Topics whose
     links ``data`` holds serve the second degree, unless requested. Raises if a topic gets no
     candidate at all (never a silent gap); the returned frame is checked
@@ -129,6 +130,7 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
                       neighbours_vote=settings.get("neighbours_vote", False),
                       zero_shot=pipeline.zero_shot, batch_size=batch_size,
                       query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
+    rerank_top_k = rerank_top_k or getattr(pipeline.config, "rerank_top_k", None)  # as 05 validated
     fused = reranker.to_rerank(fused, pipeline.rule, rerank_top_k, pipeline.stage2)
     reranked = len(fused) if pipeline.rule.needs_score else 0
     with _stage(timer, "rerank", items=reranked):

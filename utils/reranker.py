@@ -60,7 +60,10 @@ class RerankerConfig:
     learning_rate: float = 3e-5
     warmup_ratio: float = 0.1
     train_top_k: int = 20
-    """Candidates per training topic (the fused list's best; inference scores every candidate)."""
+    """Candidates per training topic (the fused list's best)."""
+    rerank_top_k: int | None = None
+    """Score only the fused list's best R of each topic (the CPU mode at LECR scale), in
+    validation and, unless told otherwise, in notebook 06; None: every candidate."""
     add_missed: bool = False
     """Also train on the true links recall missed (written with rank ``train_top_k + 1``)."""
     negatives_per_positive: float | None = None
@@ -200,6 +203,7 @@ def trained(folder, config: RerankerConfig, **details) -> tuple[CrossEncoder, pd
     if "recall" in saved and "text" not in saved["recall"]:
         saved["recall"] = {**saved["recall"], "text": TextConfig().as_dict()}
     wanted = json.loads(json.dumps({"model": CROSS_ENCODER, **config.as_dict(), **details}, default=str))
+    wanted.pop("rerank_top_k")  # how it scores, not how it trained
     if any(saved.get(key) != value for key, value in wanted.items()):
         return None
     log.info("%s: reusing the saved cross-encoder (same settings and training pairs)", folder)
@@ -225,9 +229,14 @@ def to_rerank(candidates: pd.DataFrame, rule: PostProcess, top_k: int | None,
     when ``top_k`` is None, when ``rule`` runs no reranker (then nothing is saved by cutting)
     or when ``model`` is a feature ranker (it scores every candidate in seconds, and its
     features read the whole list)."""
-    if not top_k or not rule.needs_score or isinstance(model, FeatureRanker):
+    if not rule.needs_score or isinstance(model, FeatureRanker):
         return candidates
-    return candidates[candidates["rank"] <= top_k]
+    return best_of(candidates, top_k)
+
+
+def best_of(candidates: pd.DataFrame, top_k: int | None) -> pd.DataFrame:
+    """The candidates of fused ``rank`` <= ``top_k`` (all of them for None)."""
+    return candidates if not top_k else candidates[candidates["rank"] <= top_k]
 
 
 def score_for(rule: PostProcess, model: CrossEncoder | FeatureRanker, candidates: pd.DataFrame,

@@ -38,7 +38,7 @@ from sentence_transformers.base.sampler import DefaultBatchSampler  # noqa: E402
 from .candidates import dense_candidates
 from .folds import Holdout
 from .metrics import KS, recall_at_k
-from .models import load_bi_encoder
+from .models import load_bi_encoder, load_for_inference
 from .trainer import HISTORY_FILE
 from .text import TextConfig
 
@@ -361,14 +361,18 @@ def _cache_folder(model_path, retriever_dir) -> Path:
 
 
 def validation_report(queries: pd.DataFrame, content: pd.DataFrame, truth: pd.DataFrame,
-                      retriever_dir, ks=KS, batch_size: int = 256
+                      retriever_dir, ks=KS, batch_size: int = 256, int8: bool = False
                       ) -> Callable[[SentenceTransformer, Path], pd.Series]:
     """``report(model, model_path)`` for :func:`fit`: the recall@K of :func:`evaluate`, with
     the content embeddings it computed kept where :func:`content_cache` finds them (a
     round's folder; ``retriever_dir/zero_shot`` for the base model). A model whose
-    embeddings were kept (a resumed round) is validated without embedding the content again."""
+    embeddings were kept (a resumed round) is validated without embedding the content again.
+    ``int8``: on a CPU, validate a copy of the model loaded from ``model_path`` in int8, as
+    notebooks 04 and 06 run it with their ``INT8`` (:func:`utils.models.for_inference`)."""
     def report(model: SentenceTransformer, model_path) -> pd.Series:
         cache = content_cache(model_path, retriever_dir, model.max_seq_length)
+        if int8 and model.device.type == "cpu":  # the model trains on: quantise a copy
+            model = load_for_inference(model_path, model.max_seq_length, int8_on_cpu=True)
         recall = evaluate(model, queries, content, truth, ks, batch_size, cache=cache)[0]
         if cache.model is not None:  # weights on disk to key it by (not a hub id)
             cache.save(_cache_folder(model_path, retriever_dir))

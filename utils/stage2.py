@@ -16,6 +16,7 @@ Each model comes back as a :class:`Stage2`, and the choice as a :class:`Selectio
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pandas as pd
 from sentence_transformers.cross_encoder import CrossEncoder
 
 from . import paths, reranker, tuning
-from .models import load_cross_encoder
+from .models import for_inference, load_cross_encoder
 from .postprocess import PostProcess
 from .ranker import FeatureRanker, RankerConfig
 from .reranker import RerankerConfig
@@ -76,11 +77,14 @@ def folder_of(work, name: str) -> Path:
 
 def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
                   topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig,
-                  trained_on: dict, resume: bool = False, processes: int = 1) -> Stage2:
+                  trained_on: dict, resume: bool = False, processes: int = 1,
+                  int8: bool = False) -> Stage2:
     """Train a cross-encoder from ``backbone`` on ``pairs`` (:func:`utils.reranker.training_pairs`)
-    and score ``valid``; with ``resume``, reuse the one saved in its folder if it was trained
-    with the same settings, backbone, pairs and ``trained_on`` (:func:`utils.reranker.trained`).
-    ``processes`` > 1: trained data-parallel, one process per GPU (:mod:`utils.trainer`)."""
+    and score ``valid`` (its fused list's best ``config.rerank_top_k`` of each topic, if set);
+    with ``resume``, reuse the one saved in its folder if it was trained with the same
+    settings, backbone, pairs and ``trained_on`` (:func:`utils.reranker.trained`).
+    ``processes`` > 1: trained data-parallel, one process per GPU (:mod:`utils.trainer`).
+    ``int8``: on a CPU, score with a copy run in int8, as notebook 06's ``INT8`` runs it."""
     folder = folder_of(work, name)
     details = {**trained_on, "backbone": paths.portable_name(backbone, work), "train_pairs": len(pairs)}
     if processes > 1:  # a step sees that many batches: recorded, as for the retriever
@@ -91,7 +95,9 @@ def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.Data
     else:
         model = load_cross_encoder(backbone, config.max_length)
         history = reranker.train(model, pairs, topic_text, content_text, config, folder, processes)
-    scored = reranker.score(model, valid, topic_text, content_text, config)
+    scorer = for_inference(copy.deepcopy(model), int8) if int8 and model.device.type == "cpu" else model
+    scored = reranker.score(scorer, reranker.best_of(valid, config.rerank_top_k), topic_text,
+                            content_text, config)
     return Stage2(name, model, config, folder, scored, history, details)
 
 
