@@ -36,12 +36,14 @@ from utils import run as runner  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
 
 STAGES = ["02", "03", "04", "05", "06"]
-CHEAP = {"MAX_PAIRS": 20_000, "EPOCHS": 1, "NEGATIVE_EPOCHS": 1, "MAX_LENGTH": 64, "BATCH_SIZE": 64,
+CHEAP = {"MAX_PAIRS": 5_000, "EPOCHS": 1, "NEGATIVE_EPOCHS": 1, "MAX_LENGTH": 64, "BATCH_SIZE": 64,
          "OOF_GROUPS": 2, "OOF_ROUNDS": 1, "BACKBONES": ["base"], "RERANKER_MAX_LENGTH": 64,
-         "RERANKER_MAX_PAIRS": 5_000, "PREDICT": "valid", "INT8": True, "RERANK_TOP_K": 10}
+         "RERANKER_MAX_PAIRS": 5_000, "PREDICT": "valid",
+         "INT8": True, "VALIDATE": "last", "COMPARE": {}, "RERANK_TOP_K": 10}
 """The training cut to 2 CPU cores (the data around it stays full size), and the CPU mode of
-inference: the encoders in int8 (03-06's ``INT8``), the cross-encoder scoring the fused list's
-best 10 (05's ``RERANK_TOP_K``)."""
+inference: the encoders in int8 (03-06's ``INT8``), each bi-encoder's content embedded once
+(03 validates only the models 04 recalls with, 04 compares no other), the cross-encoder
+scoring the fused list's best 10 (05's ``RERANK_TOP_K``)."""
 MARKER = "bench/scale.py"
 
 

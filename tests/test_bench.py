@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -135,12 +136,23 @@ def test_cache_precision_benchmark_smoke(tiny_dir, capsys):
 
 
 def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
+    """Its whole path (02-06 in the CPU mode: int8, last rounds validated, the fused top 10
+    reranked) on tiny data, the training cut further."""
     scale = load("scale")
     doc = tmp_path / "RESULTS.md"
-    scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--only", "02", "--record", str(doc)])
-    assert (tmp_path / "w" / "folds.csv").is_file()  # notebook 02 ran on the data it wrote
-    assert "02_cv_split.ipynb done" in (tmp_path / "w" / "scale-logs" / "02.log").read_text()
+    small = ["N_SPLITS=3", "MAX_PAIRS=160", "BATCH_SIZE=16", "MAX_LENGTH=32", "TOP_N=10", "TOP_K=20",
+             "TRAIN_TOP_K=3", "RERANKER_MAX_PAIRS=200", "RERANKER_MAX_LENGTH=32", "RERANKER_BATCH_SIZE=16"]
+    scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--record", str(doc),
+                *[arg for p in small for arg in ("-p", p)]])
+    work = tmp_path / "w"
+    assert (work / "folds.csv").is_file()  # notebook 02 ran on the data it wrote
+    assert "02_cv_split.ipynb done" in (work / "scale-logs" / "02.log").read_text()
+    recall = pd.read_csv(work / "retriever" / "recall.csv", index_col="model")
+    assert [name.split()[0:2] for name in recall.index] == [["round", "2"], ["oof1", "round"], ["oof2", "round"]]
+    assert "transformer in ONNX Runtime, int8" in (work / "scale-logs" / "04.log").read_text()
+    assert json.loads((work / "reranker" / "base" / "reranker.json").read_text())["rerank_top_k"] == 10
+    assert (work / "submission.csv").is_file()
     text = doc.read_text()
-    assert "<!-- bench/scale.py -->" in text and "| 02 |" in text and "topics" in text
+    assert "<!-- bench/scale.py -->" in text and "| 02 |" in text and "| 06 |" in text and "topics" in text
     with pytest.raises(SystemExit, match=r"notebook 03 failed.*03\.log"):  # a notebook's error, with its log
         scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--only", "03", "-p", "EPOCHS='x'"])

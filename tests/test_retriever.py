@@ -107,6 +107,21 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
         retriever.text_config(tmp_path / "round1", tmp_path / "oof1" / "round1")
 
 
+def test_fit_can_validate_the_last_round_only(setup, tmp_path):
+    """Notebook 03's VALIDATE = "last": the round 04 recalls with is validated, no other."""
+    data, topics, content, train, valid, pairs = setup
+    config = retriever.RetrieverConfig(max_length=16, epochs=0.1, negative_epochs=0.1, batch_size=8,
+                                       rounds=2, top_n=10)
+    seen = []
+    _, reports = retriever.fit(retriever.base_model_path(), pairs.head(96), retriever.negative_pool(
+        content, data.links, valid), data.links, config, tmp_path, holdout=[0], report_last_only=True,
+        report=lambda model, folder: seen.append(folder) or pd.Series({5: 0.5}))
+    assert seen == [tmp_path / "round2"] and list(reports) == ["round 2"]
+    with pytest.raises(ValueError, match="no batch of two or more training pairs"):  # not the Trainer's error
+        retriever.train(models.load_bi_encoder(retriever.base_model_path(), 16), pairs.head(1), data.links,
+                        config, 1, tmp_path / "one")
+
+
 def test_validation_keeps_each_models_content_embeddings_for_notebook_04(setup, tmp_path, monkeypatch):
     """Notebook 03 validates each round and the base model once; notebook 04 finds their
     content embeddings (a round's in its folder, the base model's in retriever/zero_shot)

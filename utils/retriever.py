@@ -316,6 +316,11 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
     text_columns = ["anchor", "positive"] + [c for c in pairs if c.startswith("negative_")
                                              and c != "negative_ids"]
     dataset = Dataset.from_pandas(pairs[text_columns], preserve_index=False)
+    rows = SamplerRows.from_pairs(pairs, links)
+    if not len(LanguageBatchSampler(dataset, config.batch_size, drop_last=False, rows=rows)):
+        raise ValueError(f"{out_dir}: no batch of two or more training pairs to train on ({len(pairs)} pairs"
+                         f"{' with mined negatives' if 'negative_1' in pairs else ''}): add training "
+                         "topics (MAX_PAIRS), or mine from a wider top-N (TOP_N)")
     directions = ("query_to_doc", "doc_to_query") if config.symmetric else ("query_to_doc",)
     if config.mini_batch_size:
         loss = CachedMultipleNegativesRankingLoss(model, scale=config.scale,
@@ -325,8 +330,7 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
         loss = MultipleNegativesRankingLoss(model, scale=config.scale, directions=directions)
     return trainer.train(SentenceTransformerTrainer, SentenceTransformerTrainingArguments, model,
                          dataset, loss, config, epochs, out_dir, log_points=10, processes=processes,
-                         batch_sampler=partial(LanguageBatchSampler,
-                                               rows=SamplerRows.from_pairs(pairs, links)))
+                         batch_sampler=partial(LanguageBatchSampler, rows=rows))
 
 
 def evaluate(model: SentenceTransformer, queries: pd.DataFrame, content: pd.DataFrame,
@@ -388,7 +392,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
         config: RetrieverConfig, out_dir, holdout: Holdout | list[int], rounds: int | None = None,
         report: Callable[[SentenceTransformer], pd.Series] | None = None,
         resume: bool = False, text: TextConfig = TextConfig(), processes: int = 1,
-        ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+        report_last_only: bool = False) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
@@ -396,7 +400,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     a :class:`~utils.folds.Holdout`, or a list of folds) and ``text`` (the settings
     ``pairs``' texts were built with, which inference must repeat: :func:`text_config`) are
     recorded in each round's ``fit.json``. ``report(model, folder)`` runs after each round
-    (e.g. :func:`validation_report`). With ``resume``, a round whose saved ``fit.json``
+    (e.g. :func:`validation_report`), or after the last one only with ``report_last_only``. With ``resume``, a round whose saved ``fit.json``
     matches these settings is loaded instead of trained (a Kaggle session that timed out
     picks up where it stopped), its loss history read from the ``history.csv`` saved beside
     it. ``processes`` > 1 trains each round data-parallel (:mod:`utils.trainer`; recorded in
@@ -435,7 +439,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
             history[-1].to_csv(folder / HISTORY_FILE, index=False)
             (folder / FIT_FILE).write_text(json.dumps({**stamp, **versions.record()}, indent=2))
             log.info("%s: trained on %d rows", folder, len(train_pairs))
-        if report is not None:
+        if report is not None and (round_ == rounds or not report_last_only):
             reports[f"round {round_}"] = report(model, folder)
     history = pd.concat(history, ignore_index=True) if history else pd.DataFrame(
         columns=["step", "epoch", "loss", "learning_rate", "round"])

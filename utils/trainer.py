@@ -19,6 +19,7 @@ processes share its cores over gloo, which is how the tests run it.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import torch
 from . import logs
 from .models import trainer_precision
 
+log = logging.getLogger(__name__)
 HISTORY_FILE = "history.csv"
 """Beside each trained model: its loss history (read back when the model is reused)."""
 HISTORY_COLUMNS = ["step", "epoch", "loss", "learning_rate"]
@@ -72,7 +74,10 @@ def train(trainer_class, arguments_class, model, dataset, loss, config, epochs: 
         disable_tqdm=True, **settings, **arguments)
     with logs.no_progress_bars():  # the model card's widget examples
         trainer = trainer_class(model=model, args=args, train_dataset=dataset, loss=loss)
-    logs.quiet_trainer(trainer).train()
+    output = logs.quiet_trainer(trainer).train()
+    log.info("trained %d steps of %d rows in %.0f s (%.1f rows/s)", output.global_step,
+             config.batch_size, output.metrics["train_runtime"],
+             output.metrics["train_samples_per_second"])  # the throughput bench/scale.py's estimates use
     history = pd.DataFrame([h for h in trainer.state.log_history if "loss" in h])
     return history.reindex(columns=HISTORY_COLUMNS)
 
