@@ -140,18 +140,25 @@ def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
     reranked) on tiny data, the training cut further."""
     scale = load("scale")
     doc = tmp_path / "RESULTS.md"
-    small = ["N_SPLITS=3", "MAX_PAIRS=160", "BATCH_SIZE=16", "MAX_LENGTH=32", "TOP_N=10", "TOP_K=20",
-             "TRAIN_TOP_K=3", "RERANKER_MAX_PAIRS=200", "RERANKER_MAX_LENGTH=32", "RERANKER_BATCH_SIZE=16"]
+    small = ["N_SPLITS=3", "ROUNDS=1", "EPOCHS=0.5", "MAX_PAIRS=160", "BATCH_SIZE=16", "MAX_LENGTH=32",
+             "TOP_K=20", "TRAIN_TOP_K=3", "RERANKER_MAX_PAIRS=200", "RERANKER_MAX_LENGTH=32",
+             "RERANKER_BATCH_SIZE=16", "FEATURE_RANKER=False"]
     scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--record", str(doc),
                 *[arg for p in small for arg in ("-p", p)]])
     work = tmp_path / "w"
     assert (work / "folds.csv").is_file()  # notebook 02 ran on the data it wrote
     assert "02_cv_split.ipynb done" in (work / "scale-logs" / "02.log").read_text()
     recall = pd.read_csv(work / "retriever" / "recall.csv", index_col="model")
-    assert [name.split()[0:2] for name in recall.index] == [["round", "2"], ["oof1", "round"], ["oof2", "round"]]
+    assert [name.split()[:2] for name in recall.index] == [["round", "1"], ["oof1", "round"], ["oof2", "round"]]
     assert "transformer in ONNX Runtime, int8" in (work / "scale-logs" / "04.log").read_text()
+    # the cross-encoder scored the fused top 10 (in int8), and notebook 06 reranked so
     assert json.loads((work / "reranker" / "base" / "reranker.json").read_text())["rerank_top_k"] == 10
-    assert (work / "submission.csv").is_file()
+    scored = pd.read_parquet(work / "reranker" / "scored_valid.parquet")
+    assert scored.loc[scored["rank"] <= 10, "score:base"].notna().all()
+    assert scored.loc[scored["rank"] > 10, "score:base"].isna().all() and (scored["rank"] > 10).any()
+    log = (work / "scale-logs" / "06.log").read_text()
+    reranked = int(log.split(" candidates reranked")[0].split()[-1].replace(",", ""))
+    assert reranked == 0 or reranked <= 10 * pd.read_csv(work / "submission.csv")["topic_id"].nunique()
     text = doc.read_text()
     assert "<!-- bench/scale.py -->" in text and "| 02 |" in text and "| 06 |" in text and "topics" in text
     with pytest.raises(SystemExit, match=r"notebook 03 failed.*03\.log"):  # a notebook's error, with its log

@@ -410,20 +410,6 @@ def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):
     after = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
     pd.testing.assert_frame_equal(after, before)
 
-    # the CPU mode at LECR scale: the same cross-encoder (resumed) scores only the fused top 5
-    # in int8, and notebook 06 reranks as 05 validated
-    run.run(data=str(tiny_dir), work=work, only=["05", "06"],
-            params={**TINY, "RESUME": True, "RERANK_TOP_K": 5, "INT8": True, "FEATURE_RANKER": False},
-            log=lambda *_: None)
-    assert reranker.RerankerConfig.from_dict(reranker.settings(folder)).rerank_top_k == 5
-    scored = pd.read_parquet(work / "reranker" / "scored_valid.parquet")
-    assert scored.loc[scored["rank"] <= 5, "score:retriever"].notna().all()
-    assert scored.loc[scored["rank"] > 5, "score:retriever"].isna().all()
-    printed = "".join("".join(o.get("text", "")) for o in outputs(work / "notebooks" / "06_submission.ipynb"))
-    if reranker.load(folder)[2].needs_score:  # the tuned rule runs the reranker
-        reranked = int(printed.split(" candidates reranked")[0].split()[-1].replace(",", ""))
-        assert 0 < reranked <= 5 * pd.read_csv(work / "submission.csv")["topic_id"].nunique()
-
 
 def test_gpu_profile_runs_end_to_end(tiny_dir, tmp_path):
     """--profile gpu's settings (two rounds for each out-of-fold retriever, both cross-encoder

@@ -319,8 +319,9 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
     rows = SamplerRows.from_pairs(pairs, links)
     if not len(LanguageBatchSampler(dataset, config.batch_size, drop_last=False, rows=rows)):
         raise ValueError(f"{out_dir}: no batch of two or more training pairs to train on ({len(pairs)} pairs"
-                         f"{' with mined negatives' if 'negative_1' in pairs else ''}): add training "
-                         "topics (MAX_PAIRS), or mine from a wider top-N (TOP_N)")
+                         f"{' with mined negatives' if 'negative_1' in pairs else ''}): this retriever "
+                         "holds out too much (OOF_GROUPS) or samples too few pairs (MAX_PAIRS), or too "
+                         "few negatives were mined (TOP_N)")
     directions = ("query_to_doc", "doc_to_query") if config.symmetric else ("query_to_doc",)
     if config.mini_batch_size:
         loss = CachedMultipleNegativesRankingLoss(model, scale=config.scale,
