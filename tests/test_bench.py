@@ -75,6 +75,22 @@ def test_quality_refuses_to_mix_settings(tmp_path):
         quality.run_fold("demo", tmp_path / "fold1", 1, "demo", {"EPOCHS": 2})
 
 
+def test_kept_fold_results_are_not_git_ignored():
+    """``--keep`` folders are meant to be committed: none of their files may be git-ignored
+    (the repository ignores ``*.csv`` elsewhere)."""
+    import shutil
+    import subprocess
+
+    quality = load("quality")
+    root = BENCH.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    kept = [f"docs/quality/any-name/fold0/{name}" for name in quality.RESULT_FILES]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *kept], cwd=root,
+                             capture_output=True, text=True).stdout.split()
+    assert ignored == []
+
+
 def test_code_version_names_the_commit(tmp_path):
     from utils.profiling import code_version
 
