@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 import pytest
 from datasets import Dataset
@@ -108,15 +110,18 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
 
 
 def test_fit_can_validate_the_last_round_only(setup, tmp_path):
-    """Notebook 03's VALIDATE = "last": the round 04 recalls with is validated, no other."""
+    """Notebook 03's VALIDATE = "last": the round 04 recalls with is validated, no other; with
+    INT8 (the CPU mode), round 2's negatives are mined by an int8 copy of round 1."""
     data, topics, content, train, valid, pairs = setup
     config = retriever.RetrieverConfig(max_length=16, epochs=0.1, negative_epochs=0.1, batch_size=8,
                                        rounds=2, top_n=10)
     seen = []
     _, reports = retriever.fit(retriever.base_model_path(), pairs.head(96), retriever.negative_pool(
         content, data.links, valid), data.links, config, tmp_path, holdout=[0], report_last_only=True,
-        report=lambda model, folder: seen.append(folder) or pd.Series({5: 0.5}))
+        report=lambda model, folder: seen.append(folder) or pd.Series({5: 0.5}), int8=True)
     assert seen == [tmp_path / "round2"] and list(reports) == ["round 2"]
+    fits = [json.loads((tmp_path / f"round{r}" / retriever.FIT_FILE).read_text()) for r in (1, 2)]
+    assert "mining" not in fits[0] and fits[1]["mining"] == "int8"
     with pytest.raises(ValueError, match="no batch of two or more training pairs"):  # not the Trainer's error
         retriever.train(models.load_bi_encoder(retriever.base_model_path(), 16), pairs.head(1), data.links,
                         config, 1, tmp_path / "one")

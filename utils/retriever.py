@@ -393,7 +393,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
         config: RetrieverConfig, out_dir, holdout: Holdout | list[int], rounds: int | None = None,
         report: Callable[[SentenceTransformer], pd.Series] | None = None,
         resume: bool = False, text: TextConfig = TextConfig(), processes: int = 1,
-        report_last_only: bool = False) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+        report_last_only: bool = False, int8: bool = False) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
@@ -405,7 +405,9 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     matches these settings is loaded instead of trained (a Kaggle session that timed out
     picks up where it stopped), its loss history read from the ``history.csv`` saved beside
     it. ``processes`` > 1 trains each round data-parallel (:mod:`utils.trainer`; recorded in
-    ``fit.json``, since a step then sees that many batches). Returns the loss
+    ``fit.json``, since a step then sees that many batches). ``int8``: on a CPU, mine each
+    round's negatives with an int8 copy of the round before (:func:`~utils.models.int8`,
+    recorded in ``fit.json``): mining embeds the whole content pool. Returns the loss
     history of every round and ``{"round r": report}``.
     """
     out_dir = Path(out_dir)
@@ -420,6 +422,10 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     for round_ in range(1, rounds + 1):
         folder = out_dir / f"round{round_}"
         stamp["round"] = round_
+        mine_int8 = int8 and round_ > 1 and model.device.type == "cpu"
+        stamp.pop("mining", None)
+        if mine_int8:
+            stamp["mining"] = "int8"
         if resume and not trained_one and (folder / FIT_FILE).is_file() and _same_fit(
                 json.loads((folder / FIT_FILE).read_text()), stamp):
             log.info("%s: reusing the saved round (same settings)", folder)
@@ -430,7 +436,9 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
             if round_ == 1:
                 train_pairs, epochs = pairs, config.epochs
             else:
-                train_pairs = mine_negatives(model, pairs, pool, config.top_n, config.negatives,
+                miner = load_for_inference(out_dir / f"round{round_ - 1}", config.max_length,
+                                           int8_on_cpu=True) if mine_int8 else model
+                train_pairs = mine_negatives(miner, pairs, pool, config.top_n, config.negatives,
                                              config.eval_batch_size, config.seed)
                 epochs = config.negative_epochs
             history.append(train(model, train_pairs, links, config, epochs, folder, processes)
