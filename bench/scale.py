@@ -14,8 +14,9 @@ inference in the CPU mode; ``-p`` changes any of them, ``--profile gpu`` with ``
 Each notebook runs in a process of its own through the runner the README's main job uses
 (``utils.run --only NN --inline``), so the peak resident memory measured for it
 (``os.wait4``) is its own; its output, with the stage timings notebooks 04 and 06 print, is
-kept in ``WORK/scale-logs/NN.log``. ``--record FILE`` writes the table, the machine and the
-command into FILE between markers (replaced on the next run).
+kept in ``WORK/scale-logs/NN.log``; the steps each notebook times (``WORK/timings/NN.csv``, its
+``StageTimer``) make the per-stage table. ``--record FILE`` writes the tables, the machine and
+the command into FILE between markers (replaced on the next run).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def notebook_run(data: Path, work: Path, stage: str, profile: str, params: dict)
     """Run notebook ``stage`` in a process of its own; its wall time, peak RSS and log."""
     logs = work / "scale-logs"
     logs.mkdir(parents=True, exist_ok=True)
+    timings = work / "timings" / f"{stage}.csv"
+    timings.unlink(missing_ok=True)  # a file of an earlier run is not this one's
     command = [sys.executable, "-m", "utils.run", "--data", str(data), "--work", str(work),
                "--only", stage, "--inline", "--profile", profile,
                *[arg for name, value in params.items() for arg in ("-p", f"{name}={value!r}")]]
@@ -65,7 +68,15 @@ def notebook_run(data: Path, work: Path, stage: str, profile: str, params: dict)
         tail = "".join((logs / f"{stage}.log").read_text().splitlines(keepends=True)[-15:])
         raise SystemExit(f"notebook {stage} failed (exit {code}); its log: {logs / f'{stage}.log'}\n{tail}")
     return {"notebook": stage, "minutes": round(seconds / 60, 1),
-            "peak RSS GiB": round(usage.ru_maxrss / 2**20, 2)}  # ru_maxrss: KiB on Linux
+            "peak RSS GiB": round(usage.ru_maxrss / 2**20, 2),  # ru_maxrss: KiB on Linux
+            "stages": stage_table(timings)}
+
+
+def stage_table(path: Path):
+    """The steps a notebook timed (its ``StageTimer`` table), or None if it saved none."""
+    import pandas as pd
+
+    return pd.read_csv(path) if path.is_file() else None
 
 
 def sizes(data: Path) -> dict:
@@ -85,6 +96,17 @@ def report(rows: list[dict], sizes: dict, command: str) -> str:
              "| notebook | minutes | peak RSS GiB |", "|---|---|---|"]
     lines += [f"| {row['notebook']} | {row['minutes']} | {row['peak RSS GiB']} |" for row in rows]
     lines.append(f"| **total** | **{total:.1f}** | **{max(r['peak RSS GiB'] for r in rows)}** |")
+    timed = [row for row in rows if row.get("stages") is not None]
+    if timed:
+        lines += ["", "Per step, as each notebook timed it (`StageTimer`; peak RSS of the notebook's "
+                  "process during the step):", "", "| notebook | step | seconds | items | peak RSS GiB |",
+                  "|---|---|---|---|---|"]
+        for row in timed:
+            for step in row["stages"].to_dict("records"):
+                items = step.get("items")
+                items = f"{int(items):,}" if items == items and items is not None else ""
+                lines.append(f"| {row['notebook']} | {step['stage']} | {step['seconds']:,.1f} | {items} | "
+                             f"{step['peak RSS MiB'] / 1024:.2f} |")
     return "\n".join(lines)
 
 

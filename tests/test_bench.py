@@ -91,6 +91,19 @@ def test_kept_fold_results_are_not_git_ignored():
     assert ignored == []
 
 
+def test_stage_timer_saves_its_steps_and_none_times_nothing(tmp_path):
+    from utils.profiling import StageTimer, stage
+
+    timer = StageTimer()
+    with stage(timer, "a step", items=3):
+        bytearray(2**20)
+    with stage(None, "not timed"):
+        pass
+    table = pd.read_csv(timer.save(tmp_path / "timings" / "04.csv"), index_col="stage")
+    assert list(table.index) == ["a step"] and table.loc["a step", "items"] == 3
+    assert table.loc["a step", "seconds"] >= 0 and table.loc["a step", "peak RSS MiB"] > 0
+
+
 def test_code_version_names_the_commit(tmp_path):
     from utils.profiling import code_version
 
@@ -177,5 +190,10 @@ def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
     assert reranked == 0 or reranked <= 10 * pd.read_csv(work / "submission.csv")["topic_id"].nunique()
     text = doc.read_text()
     assert "<!-- bench/scale.py -->" in text and "| 02 |" in text and "| 06 |" in text and "topics" in text
+    # the steps 03-06 timed, each with its own StageTimer
+    for step in ["| 03 | retriever round 1: train | ", "| 03 | oof2 round 1: validate | ",
+                 "| 04 | TF-IDF search | ", "| 05 | cross-encoder base: score | ",
+                 "| 05 | choose the model and rule, honestly | ", "| 06 | rerank | "]:
+        assert step in text
     with pytest.raises(SystemExit, match=r"notebook 03 failed.*03\.log"):  # a notebook's error, with its log
         scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--only", "03", "-p", "EPOCHS='x'"])

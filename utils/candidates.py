@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -28,14 +27,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from . import search
 from .metrics import recall_at_k
 from .models import load_for_inference
+from .profiling import stage
 from .search import COLUMNS
 
 log = logging.getLogger(__name__)
-
-
-def _stage(timer, name: str, **extra):
-    """``timer.stage(name)`` (a :class:`~utils.profiling.StageTimer`), or nothing without one."""
-    return timer.stage(name, **extra) if timer is not None else nullcontext()
 
 
 def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int = 50,
@@ -56,13 +51,13 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
     orphans = queries[~queries["language"].isin(covered)]
     if not (any_language_fallback and len(orphans)):
         corpus = corpus[corpus["language"].isin(covered)]
-    with _stage(timer, "embed content", items=len(corpus)):
+    with stage(timer, "embed content", items=len(corpus)):
         corpus_emb = (search.embed(model, corpus["text"], batch_size) if cache is None
                       else cache.embed(model, corpus["text"], batch_size))
     if query_emb is None:
-        with _stage(timer, "embed topics", items=len(queries)):
+        with stage(timer, "embed topics", items=len(queries)):
             query_emb = search.embed(model, queries["text"], batch_size)
-    with _stage(timer, "dense search", items=len(queries)):
+    with stage(timer, "dense search", items=len(queries)):
         found = search.search(queries, query_emb, corpus, corpus_emb, k=k, query_chunk=query_chunk)
     if any_language_fallback and len(orphans):
         rows = np.flatnonzero(~queries["language"].isin(covered).to_numpy())
@@ -90,7 +85,7 @@ def neighbour_candidates(model, queries: pd.DataFrame, known: pd.DataFrame, link
     links it; its top ``k`` (``topic_id, content_id, rank, score``)."""
     if query_emb is None:
         query_emb = search.embed(model, queries["text"], batch_size)
-    with _stage(timer, "neighbour topics", items=len(known)):
+    with stage(timer, "neighbour topics", items=len(known)):
         known = known[known["language"].isin(set(queries["language"]))]
         near = search.search(queries, query_emb, known, search.embed(model, known["text"], batch_size),
                              k=neighbours + 1)
@@ -172,7 +167,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
         serving = pd.DataFrame({"topic_id": queries["id"], "retriever": next(iter(retrievers))})
     sources, caches = {}, caches or {}
     if tfidf:
-        with _stage(timer, "TF-IDF search", items=len(queries)):
+        with stage(timer, "TF-IDF search", items=len(queries)):
             sources["tfidf"] = tfidf_candidates(queries, content, k=k, chunk=query_chunk)
     if (neighbours or topic_table is not None) and (known is None or links is None):
         raise ValueError("the second degree and link counts need known= and links=")
@@ -181,9 +176,9 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     for name, path in retrievers.items():
         served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
         if len(served):
-            with _stage(timer, "load the retriever"):
+            with stage(timer, "load the retriever"):
                 model = load_for_inference(path, max_length, int8)
-            with _stage(timer, "embed topics", items=len(served)):
+            with stage(timer, "embed topics", items=len(served)):
                 query_emb = search.embed(model, served["text"], batch_size)
             dense.append(dense_candidates(model, served, content, k=k, batch_size=batch_size,
                                           query_chunk=query_chunk, any_language_fallback=True,
@@ -194,17 +189,17 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
             log.info("%s: candidates for %d topics", name, len(served))
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
     if zero_shot is not None:
-        with _stage(timer, "load the zero-shot model"):
+        with stage(timer, "load the zero-shot model"):
             model = load_for_inference(zero_shot, max_length, int8)
         sources["zero_shot"] = dense_candidates(model, queries, content, k=k, batch_size=batch_size,
                                                 query_chunk=query_chunk, any_language_fallback=True,
                                                 timer=timer, cache=caches.get("zero_shot"))
     if neighbours:
         sources["neighbours"] = pd.concat(second, ignore_index=True) if second else empty_candidates()
-    with _stage(timer, "fuse", items=len(queries)):
+    with stage(timer, "fuse", items=len(queries)):
         fused = fuse(sources, k=k, using=[n for n in sources if n != "neighbours" or neighbours_vote])
     if topic_table is not None:
-        with _stage(timer, "link counts", items=len(fused)):
+        with stage(timer, "link counts", items=len(fused)):
             served_by = fused["topic_id"].map(serving.set_index("topic_id")["retriever"])
             counts = [link_counts(fused[served_by == name], topic_table, set(known[name]["id"]), links)
                       for name in retrievers if (served_by == name).any()]

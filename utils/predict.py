@@ -14,7 +14,6 @@ the notebook's path.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pandas as pd
 from . import embcache, reranker, retriever, submission
 from .candidates import recall
 from .postprocess import PostProcess
+from .profiling import stage
 from .text import TextConfig, text_frames
 
 
@@ -96,10 +96,6 @@ class Prediction:
         return pd.Series({topic: len(items) for topic, items in self.chosen.items()})
 
 
-def _stage(timer, name: str, **extra):
-    return timer.stage(name, **extra) if timer is not None else nullcontext()
-
-
 def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
             rerank_top_k: int | None = None, caches: dict | None = None, int8: bool = False,
             batch_size: int = 256, query_chunk: int = 1024, timer=None) -> Prediction:
@@ -115,7 +111,7 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
     (:func:`utils.submission.check`)."""
     requested = list(requested)
     settings = pipeline.recall
-    with _stage(timer, "build texts"):
+    with stage(timer, "build texts"):
         topics, content = text_frames(data, pipeline.retriever_text)
         # the reranker's own texts where they differ (one trained beside another retriever)
         rerank_topics, rerank_content = (
@@ -133,18 +129,18 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
     rerank_top_k = rerank_top_k or getattr(pipeline.config, "rerank_top_k", None)  # as 05 validated
     fused = reranker.to_rerank(fused, pipeline.rule, rerank_top_k, pipeline.stage2)
     reranked = len(fused) if pipeline.rule.needs_score else 0
-    with _stage(timer, "rerank", items=reranked):
+    with stage(timer, "rerank", items=reranked):
         scored = reranker.score_for(pipeline.rule, pipeline.stage2, fused,
                                     rerank_topics.set_index("id")["text"],
                                     rerank_content.set_index("id")["text"], pipeline.config,
                                     data=data)
-    with _stage(timer, "post-process", items=len(requested)):
+    with stage(timer, "post-process", items=len(requested)):
         chosen = pipeline.rule.apply(scored)
     left_out = [t for t in requested if not chosen.get(t)]
     if left_out:
         raise RuntimeError(f"{len(left_out)} topic(s) got no candidate at all, e.g. {left_out[:3]}: "
                            f"is content.csv empty for every language?")
-    with _stage(timer, "check", items=len(requested)):
+    with stage(timer, "check", items=len(requested)):
         result = submission.frame(chosen, requested)
         submission.check(result, requested, data.content["id"])
     return Prediction(result, {t: chosen[t] for t in requested}, reranked)

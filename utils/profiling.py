@@ -4,6 +4,9 @@
     with timer.stage("embed content"):
         ...
     timer.table()   # stage, seconds, peak RSS above the stage's start (MiB), GPU peak (MiB)
+    timer.save(work / "timings" / "04.csv")   # what bench/scale.py reports per stage
+
+Functions that time their steps take ``timer=None`` and use :func:`stage`, a no-op without one.
 
 Peak RSS is sampled by a background thread (every 5 ms by default) with psutil, so it sees
 short-lived spikes a before/after reading would miss.
@@ -14,7 +17,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +125,15 @@ class StageTimer:
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows).set_index("stage")
+
+    def save(self, path) -> Path:
+        """Write :meth:`table` to the CSV file ``path`` (its folder made); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.table().to_csv(path)
+        return path
+
+
+def stage(timer: StageTimer | None, name: str, **extra):
+    """``timer.stage(name, **extra)``, or a context that does nothing when ``timer`` is None."""
+    return timer.stage(name, **extra) if timer is not None else nullcontext()

@@ -39,6 +39,7 @@ from .candidates import dense_candidates
 from .folds import Holdout
 from .metrics import KS, recall_at_k
 from .models import load_bi_encoder, load_for_inference
+from .profiling import stage
 from .trainer import HISTORY_FILE
 from .text import TextConfig
 
@@ -393,7 +394,8 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
         config: RetrieverConfig, out_dir, holdout: Holdout | list[int], rounds: int | None = None,
         report: Callable[[SentenceTransformer], pd.Series] | None = None,
         resume: bool = False, text: TextConfig = TextConfig(), processes: int = 1,
-        report_last_only: bool = False, int8: bool = False) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+        report_last_only: bool = False, int8: bool = False,
+        timer=None) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
@@ -407,7 +409,9 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     it. ``processes`` > 1 trains each round data-parallel (:mod:`utils.trainer`; recorded in
     ``fit.json``, since a step then sees that many batches). ``int8``: on a CPU, mine each
     round's negatives with an int8 copy of the round before (:func:`~utils.models.int8`,
-    recorded in ``fit.json``): mining embeds the whole content pool. Returns the loss
+    recorded in ``fit.json``): mining embeds the whole content pool. ``timer`` (a
+    :class:`~utils.profiling.StageTimer`) times each round's mining, training and report,
+    named ``"{out_dir's name} round r: ..."``. Returns the loss
     history of every round and ``{"round r": report}``.
     """
     out_dir = Path(out_dir)
@@ -436,20 +440,23 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
             if round_ == 1:
                 train_pairs, epochs = pairs, config.epochs
             else:
-                miner = load_for_inference(out_dir / f"round{round_ - 1}", config.max_length,
-                                           int8_on_cpu=True) if mine_int8 else model
-                train_pairs = mine_negatives(miner, pairs, pool, config.top_n, config.negatives,
-                                             config.eval_batch_size, config.seed)
+                with stage(timer, f"{out_dir.name} round {round_}: mine negatives", items=len(pool)):
+                    miner = load_for_inference(out_dir / f"round{round_ - 1}", config.max_length,
+                                               int8_on_cpu=True) if mine_int8 else model
+                    train_pairs = mine_negatives(miner, pairs, pool, config.top_n, config.negatives,
+                                                 config.eval_batch_size, config.seed)
                 epochs = config.negative_epochs
-            history.append(train(model, train_pairs, links, config, epochs, folder, processes)
-                           .assign(round=round_))
+            with stage(timer, f"{out_dir.name} round {round_}: train", items=len(train_pairs)):
+                history.append(train(model, train_pairs, links, config, epochs, folder, processes)
+                               .assign(round=round_))
             trained_one = True
             model.save(str(folder))
             history[-1].to_csv(folder / HISTORY_FILE, index=False)
             (folder / FIT_FILE).write_text(json.dumps({**stamp, **versions.record()}, indent=2))
             log.info("%s: trained on %d rows", folder, len(train_pairs))
         if report is not None and (round_ == rounds or not report_last_only):
-            reports[f"round {round_}"] = report(model, folder)
+            with stage(timer, f"{out_dir.name} round {round_}: validate"):
+                reports[f"round {round_}"] = report(model, folder)
     history = pd.concat(history, ignore_index=True) if history else pd.DataFrame(
         columns=["step", "epoch", "loss", "learning_rate", "round"])
     return history, reports

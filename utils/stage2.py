@@ -26,6 +26,7 @@ from sentence_transformers.cross_encoder import CrossEncoder
 from . import paths, reranker, tuning
 from .models import for_inference, load_cross_encoder
 from .postprocess import PostProcess
+from .profiling import stage
 from .ranker import FeatureRanker, RankerConfig
 from .reranker import RerankerConfig
 from .trainer import HISTORY_COLUMNS
@@ -78,13 +79,14 @@ def folder_of(work, name: str) -> Path:
 def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
                   topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig,
                   trained_on: dict, resume: bool = False, processes: int = 1,
-                  int8: bool = False) -> Stage2:
+                  int8: bool = False, timer=None) -> Stage2:
     """Train a cross-encoder from ``backbone`` on ``pairs`` (:func:`utils.reranker.training_pairs`)
     and score ``valid`` (its fused list's best ``config.rerank_top_k`` of each topic, if set);
     with ``resume``, reuse the one saved in its folder if it was trained with the same
     settings, backbone, pairs and ``trained_on`` (:func:`utils.reranker.trained`).
     ``processes`` > 1: trained data-parallel, one process per GPU (:mod:`utils.trainer`).
-    ``int8``: on a CPU, score with a copy run in int8, as notebook 06's ``INT8`` runs it."""
+    ``int8``: on a CPU, score with a copy run in int8, as notebook 06's ``INT8`` runs it.
+    ``timer`` (a :class:`~utils.profiling.StageTimer`) times the training and the scoring."""
     folder = folder_of(work, name)
     details = {**trained_on, "backbone": paths.portable_name(backbone, work), "train_pairs": len(pairs)}
     if processes > 1:  # a step sees that many batches: recorded, as for the retriever
@@ -93,11 +95,13 @@ def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.Data
     if saved:
         model, history = saved
     else:
-        model = load_cross_encoder(backbone, config.max_length)
-        history = reranker.train(model, pairs, topic_text, content_text, config, folder, processes)
-    scorer = for_inference(copy.deepcopy(model), int8) if int8 and model.device.type == "cpu" else model
-    scored = reranker.score(scorer, reranker.best_of(valid, config.rerank_top_k), topic_text,
-                            content_text, config)
+        with stage(timer, f"cross-encoder {name}: train", items=len(pairs)):
+            model = load_cross_encoder(backbone, config.max_length)
+            history = reranker.train(model, pairs, topic_text, content_text, config, folder, processes)
+    scored_part = reranker.best_of(valid, config.rerank_top_k)
+    with stage(timer, f"cross-encoder {name}: score", items=len(scored_part)):
+        scorer = for_inference(copy.deepcopy(model), int8) if int8 and model.device.type == "cpu" else model
+        scored = reranker.score(scorer, scored_part, topic_text, content_text, config)
     return Stage2(name, model, config, folder, scored, history, details)
 
 
