@@ -13,10 +13,11 @@ inference in the CPU mode; ``-p`` changes any of them, ``--profile gpu`` with ``
 
 Each notebook runs in a process of its own through the runner the README's main job uses
 (``utils.run --only NN --inline``), so the peak resident memory measured for it
-(``os.wait4``) is its own; its output, with the stage timings notebooks 04 and 06 print, is
+(``os.wait4``) is its own; its output, with the stage timings notebooks 03-06 print, is
 kept in ``WORK/scale-logs/NN.log``; the steps each notebook times (``WORK/timings/NN.csv``, its
 ``StageTimer``) make the per-stage table. ``--record FILE`` writes the tables, the machine and
-the command into FILE between markers (replaced on the next run).
+the command into FILE between markers, after each notebook (a run stopped part way keeps what
+it measured, marked incomplete; the next run replaces the block).
 """
 
 from __future__ import annotations
@@ -89,9 +90,12 @@ def sizes(data: Path) -> dict:
             "links": int(links.str.split().str.len().sum())}
 
 
-def report(rows: list[dict], sizes: dict, command: str) -> str:
+def report(rows: list[dict], sizes: dict, command: str, pending: list[str] = ()) -> str:
+    """The tables of the notebooks run so far; ``pending``: those still to run (an
+    incomplete run says so in its first line)."""
     total = sum(row["minutes"] for row in rows)
-    lines = [f"Data: {', '.join(f'{v:,} {k}' for k, v in sizes.items())}.",
+    lines = [f"**Incomplete**: notebooks {', '.join(pending)} did not complete." if pending else "",
+             f"Data: {', '.join(f'{v:,} {k}' for k, v in sizes.items())}.",
              f"Machine: {machine()}. Code: {code_version()}.", "", "```bash", command, "```", "",
              "| notebook | minutes | peak RSS GiB |", "|---|---|---|"]
     lines += [f"| {row['notebook']} | {row['minutes']} | {row['peak RSS GiB']} |" for row in rows]
@@ -107,7 +111,7 @@ def report(rows: list[dict], sizes: dict, command: str) -> str:
                 items = f"{int(items):,}" if items == items and items is not None else ""
                 lines.append(f"| {row['notebook']} | {step['stage']} | {step['seconds']:,.1f} | {items} | "
                              f"{step['peak RSS MiB'] / 1024:.2f} |")
-    return "\n".join(lines)
+    return "\n".join(lines).lstrip("\n")
 
 
 def main(argv=None) -> None:
@@ -131,16 +135,15 @@ def main(argv=None) -> None:
         else:
             demo.write_demo(data, config)
     params = {**CHEAP, **runner.parse_params(args.param)}
-    rows = []
+    command = "python bench/scale.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    counts, rows = sizes(data), []
     for stage in args.only:
         print(f"notebook {stage} ...", flush=True)
         rows.append(notebook_run(data, work, stage, args.profile, params))
         print(f"notebook {stage}: {rows[-1]['minutes']} min, peak RSS {rows[-1]['peak RSS GiB']} GiB", flush=True)
-    command = "python bench/scale.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    text = report(rows, sizes(data), command)
-    print(text)
-    if args.record:
-        record_block(args.record, MARKER, text)
+        if args.record:  # after each notebook: a run stopped by a session's end keeps what it measured
+            record_block(args.record, MARKER, report(rows, counts, command, pending=args.only[len(rows):]))
+    print(report(rows, counts, command))
 
 
 if __name__ == "__main__":

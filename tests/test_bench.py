@@ -190,10 +190,15 @@ def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
     assert reranked == 0 or reranked <= 10 * pd.read_csv(work / "submission.csv")["topic_id"].nunique()
     text = doc.read_text()
     assert "<!-- bench/scale.py -->" in text and "| 02 |" in text and "| 06 |" in text and "topics" in text
+    assert "Incomplete" not in text
     # the steps 03-06 timed, each with its own StageTimer
     for step in ["| 03 | retriever round 1: train | ", "| 03 | oof2 round 1: validate | ",
                  "| 04 | TF-IDF search | ", "| 05 | cross-encoder base: score | ",
                  "| 05 | choose the model and rule, honestly | ", "| 06 | rerank | "]:
         assert step in text
+    partial = tmp_path / "partial.md"
     with pytest.raises(SystemExit, match=r"notebook 03 failed.*03\.log"):  # a notebook's error, with its log
-        scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--only", "03", "-p", "EPOCHS='x'"])
+        scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--only", "02", "03", "--record", str(partial),
+                    "-p", "EPOCHS='x'"])
+    # what ran before the failure is recorded, marked incomplete
+    assert "**Incomplete**: notebooks 03 did not complete" in partial.read_text() and "| 02 |" in partial.read_text()
