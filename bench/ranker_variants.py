@@ -24,7 +24,13 @@ The variants:
   the same on the split topics only, calibrated, or with the rule chosen among fewer
   families; ``without second degree, on split topics only``: that group alone left out;
 - ``before``: the ranker of commit 4bbb91c: its features (no group of this change), trained
-  on the split topics only, its rule chosen among absolute and relative thresholds.
+  on the split topics only, its rule chosen among absolute and relative thresholds;
+- ``rule from training topics (by channel)``, ``(by topic)``, ``(split categories)``: notebook
+  05's ranker, its rule chosen not on validation topics but on the training topics' out-of-fold
+  scores (:func:`utils.ranker.out_of_fold`, the folds grouped by channel or by topic; every
+  training topic, or those of the split categories), then scored on every validation topic
+  (:func:`utils.tuning.chosen_on`); ``rule from training and validation topics``: chosen on
+  both, the validation part cross-fitted as for the others (``crossfit(extra=...)``).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from bench.tables import print_by_fold  # noqa: E402
 from utils import reranker, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.folds import load_folds, split_topics  # noqa: E402
-from utils.ranker import GROUPS, FeatureRanker, RankerConfig  # noqa: E402
+from utils.ranker import GROUPS, FeatureRanker, RankerConfig, out_of_fold  # noqa: E402
 
 NEW_GROUPS = ("topic's range", "category", "titles", "second degree", "link counts", "sibling counts")
 """The feature groups added after 4bbb91c (and kept: text lengths were dropped)."""
@@ -72,12 +78,19 @@ def variants(split_categories: list[str], categories=None) -> dict[str, dict]:
                                          "categories": categories}
     found["before"] = {"config": {"drop": tuple(f for g in NEW_GROUPS for f in GROUPS[g])},
                        "categories": split_categories, "families": ["threshold", "relative"]}
+    for name, tune in {"by channel": ("channel", None, False), "by topic": ("topic", None, False),
+                       "split categories": ("channel", split_categories, False)}.items():
+        found[f"rule from training topics ({name})"] = {"categories": categories, "tune": tune}
+    found["rule from training and validation topics"] = {"categories": categories,
+                                                         "tune": ("channel", None, True)}
     return found
 
 
 def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConfig(),
-                names=None) -> tuple[dict[str, tuning.RuleTable], dict[str, list]]:
-    """``({variant: rule table on the fold's validation topics}, {variant: its families})``."""
+                names=None) -> tuple[dict[str, tuning.RuleTable], dict[str, list], dict[str, tuple]]:
+    """``({variant: rule table on the fold's validation topics}, {variant: its families},
+    {variant: (rule table on its training topics' out-of-fold scores, whether the validation
+    topics count too)})``, the last for the variants that choose their rule there."""
     candidates = pd.read_parquet(folder / "candidates.parquet")
     folds = load_folds(folder)
     chosen = json.loads((folder / "reranker" / reranker.SELECTED_FILE).read_text())
@@ -85,17 +98,37 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
     _, valid_topics = split_topics(folds, fold)
     valid = candidates[candidates["topic_id"].isin(valid_topics)]
     truth = data.correlations[data.correlations["topic_id"].isin(valid_topics)]
-    tables, rules = {}, {}
+    tables, rules, sources = {}, {}, {}
     for name, variant in variants("split", chosen.get("stage2_categories")).items():
         if names and name not in names:
             continue
         topics = reranker.training_topics(candidates, folds, fold, categories=variant.get("categories"),
                                           topics=data.topics)
-        model = FeatureRanker.fit(candidates[candidates["topic_id"].isin(topics)], data,
-                                  RankerConfig(**{**config.as_dict(), **variant.get("config", {})}))
+        settings = RankerConfig(**{**config.as_dict(), **variant.get("config", {})})
+        training = candidates[candidates["topic_id"].isin(topics)]
+        model = FeatureRanker.fit(training, data, settings)
         rules[name] = variant.get("families") or families
         tables[name] = tuning.rule_table(model.score(valid, data), truth, rules[name], blends=blends)
-    return tables, rules
+        if variant.get("tune"):
+            group_by, tune_categories, with_valid = variant["tune"]
+            scored = out_of_fold(training, data, settings, group_by=group_by)
+            tune_topics = reranker.training_topics(candidates, folds, fold, categories=tune_categories,
+                                                   topics=data.topics) & topics
+            links = data.correlations[data.correlations["topic_id"].isin(tune_topics)]
+            sources[name] = (tuning.rule_table(scored[scored["topic_id"].isin(tune_topics)], links,
+                                               rules[name], blends=blends), with_valid)
+    return tables, rules, sources
+
+
+def honest_f2(name: str, table: tuning.RuleTable, sources: dict) -> float:
+    """The variant's honest F2 on the validation topics: its rule chosen on other validation
+    topics (cross-fitted), on its training topics, or on both (``sources``)."""
+    if name not in sources:
+        return tuning.crossfit({name: table}).quality()["f2"]
+    source, with_valid = sources[name]
+    if with_valid:
+        return tuning.crossfit({name: table}, extra={name: source}).quality()["f2"]
+    return tuning.chosen_on(source, table)["f2"]
 
 
 def main(argv=None) -> pd.DataFrame:
@@ -108,8 +141,9 @@ def main(argv=None) -> pd.DataFrame:
     data = load_competition(args.data)
     honest, tables = {}, {}
     for fold in args.folds:
-        tables[fold], _ = fold_tables(Path(args.work) / f"fold{fold}", data, fold, names=args.variants)
-        honest[f"fold {fold}"] = {name: tuning.crossfit({name: table}).quality()["f2"]
+        tables[fold], _, sources = fold_tables(Path(args.work) / f"fold{fold}", data, fold,
+                                               names=args.variants)
+        honest[f"fold {fold}"] = {name: honest_f2(name, table, sources)
                                   for name, table in tables[fold].items()}
         print(f"fold {fold} done", flush=True)
     table = pd.DataFrame(honest)

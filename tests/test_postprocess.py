@@ -6,7 +6,8 @@ import pytest
 
 from utils.metrics import mean_f2
 from utils.postprocess import PostProcess, select
-from utils.tuning import by_family, compare, crossfit, rule_table, stage1_tables, transfer, tune
+from utils.tuning import (by_family, chosen_on, compare, crossfit, rule_table, stage1_tables, transfer,
+                          tune)
 
 SCORED = pd.DataFrame({
     "topic_id": ["t1"] * 4 + ["t2"] * 3 + ["t3"] * 2,
@@ -164,3 +165,24 @@ def test_a_blend_of_one_is_stage_1_alone_and_needs_no_reranker():
     assert len(to_rerank(ranked, rule, 1)) == len(ranked)  # no reranker: the CPU mode cuts nothing
     assert len(to_rerank(ranked, PostProcess(0.5, blend=0.5), 1)) == 3
     assert PostProcess(0.5, blend=0.5).needs_score
+
+
+def test_a_rule_chosen_on_other_topics_and_crossfit_with_extra_topics():
+    scored, truth = _noisy()
+    table = rule_table(scored, truth, ["threshold"])
+    other_scored, other_truth = _noisy(seed=7)
+    source = rule_table(other_scored, other_truth, ["threshold"])
+    found = chosen_on(source, table)
+    expected = table.f2()[int(np.argmax(source.f2().mean(axis=1)))].mean()
+    assert found["f2"] == pytest.approx(expected) and found["family"] == "threshold"
+    with pytest.raises(ValueError, match="same grid"):
+        chosen_on(rule_table(other_scored, other_truth, ["top-k"]), table)
+    # extra topics join every choice: by hand for the first split
+    from sklearn.model_selection import RepeatedKFold
+
+    honest = crossfit({"m": table}, n_splits=4, n_repeats=2, extra={"m": source})
+    fit, held = next(RepeatedKFold(n_splits=4, n_repeats=2, random_state=0).split(np.arange(40)))
+    chosen = int(np.argmax(np.concatenate([table.f2()[:, fit], source.f2()], axis=1).mean(axis=1)))
+    assert np.allclose(honest.per_topic.loc[0].loc[table.topics[held], "f2"], table.f2()[chosen, held])
+    with pytest.raises(ValueError, match="grid differs"):
+        crossfit({"m": table}, extra={"m": rule_table(other_scored, other_truth, ["top-k"])})

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from .data import CATEGORIES, KINDS
 
@@ -190,16 +192,11 @@ class FeatureRanker:
         if empty:
             log.info("feature ranker: %s missing on every training candidate, left out", empty)
             config = RankerConfig.from_dict({**config.as_dict(), "drop": (*config.drop, *empty)})
-        columns = config.columns
-        estimator = HistGradientBoostingClassifier(
-            max_iter=config.max_iter, learning_rate=config.learning_rate,
-            max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
-            l2_regularization=config.l2_regularization, random_state=config.seed,
-            categorical_features=[name in CATEGORICAL for name in columns], early_stopping=False)
+        estimator = _estimator(config)
         if config.calibrate:
             estimator = _calibrated(estimator, candidates["topic_id"].map(
                 data.topics.set_index("id")["channel"]).to_numpy())
-        estimator.fit(found[columns], labels)
+        estimator.fit(found[config.columns], labels)
         return cls(estimator, config)
 
     def score(self, candidates: pd.DataFrame, data) -> pd.DataFrame:
@@ -234,13 +231,49 @@ class FeatureRanker:
             return cls(pickle.load(saved), config)
 
 
+def _estimator(config: RankerConfig) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=config.max_iter, learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
+        l2_regularization=config.l2_regularization, random_state=config.seed,
+        categorical_features=[name in CATEGORICAL for name in config.columns], early_stopping=False)
+
+
+def out_of_fold(candidates: pd.DataFrame, data, config: RankerConfig = RankerConfig(),
+                group_by: str = "channel", n_splits: int = 5) -> pd.DataFrame:
+    """``candidates`` (labelled training candidates, as :meth:`FeatureRanker.fit` takes) with
+    ``score``: each pair's probability from a ranker trained without its topic's group
+    (``group_by``: ``"channel"`` or ``"topic"``; scikit-learn's ``cross_val_predict`` over a
+    ``GroupKFold``). Features are computed once over the whole frame, as ``fit`` computes
+    them. These scores let a selection rule be chosen on the training topics, which are
+    many and of many channels, rather than on the few validation topics it is scored on
+    (``utils.tuning.chosen_on``)."""
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    if group_by not in ("channel", "topic"):
+        raise ValueError(f"group_by is 'channel' or 'topic', not {group_by!r}")
+    groups = candidates["topic_id"]
+    if group_by == "channel":
+        groups = groups.map(data.topics.set_index("id")["channel"])
+    groups = groups.to_numpy()
+    n = min(n_splits, len(set(groups)))
+    if n < 2:
+        raise ValueError(f"out_of_fold needs candidates of 2 {group_by}s or more, got {n}")
+    found = features(candidates, data)
+    empty = tuple(name for name in config.columns if found[name].isna().all())
+    config = RankerConfig.from_dict({**config.as_dict(), "drop": (*config.drop, *empty)})
+    estimator = make_pipeline(FunctionTransformer(_missing_as_lowest), _estimator(config))
+    probability = cross_val_predict(estimator, found[config.columns], candidates["label"],
+                                    groups=groups, cv=GroupKFold(n_splits=n),
+                                    method="predict_proba")[:, 1]
+    return candidates.assign(score=probability.astype("float32"))
+
+
 def _calibrated(estimator, channels: np.ndarray, folds: int = 5):
     """``estimator`` wrapped to calibrate its probabilities on out-of-fold predictions, the
     folds grouped by ``channels`` (one per training row)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import GroupKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
 
     n = min(folds, len(set(channels)))
     if n < 2:

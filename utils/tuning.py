@@ -7,6 +7,9 @@ rules' candidates); :func:`tune` picks the rule of the best mean F2 (in sample: 
 chosen on some topics and scored on others (repeated k-fold over the validation topics),
 since a choice among thousands of rules made on the topics it is scored on overstates what
 it does on new ones; :func:`compare` and :func:`by_family` put both side by side.
+:func:`chosen_on` scores a rule chosen on other topics altogether (the training topics'
+out-of-fold scores, :func:`utils.ranker.out_of_fold`), and ``crossfit(extra=...)`` adds such
+topics to every choice.
 """
 
 from __future__ import annotations
@@ -197,11 +200,17 @@ class CrossFit:
 
 
 def crossfit(tables: dict[str, RuleTable], n_splits: int = 5, n_repeats: int = 5,
-             seed: int = 0) -> CrossFit:
+             seed: int = 0, extra: dict[str, RuleTable] | None = None) -> CrossFit:
     """Honest figures of "take the model and rule of the best mean F2" among ``tables`` (one
     per model, scored on the same topics): repeated ``n_splits``-fold over the topics, the
-    choice made on the other parts' topics and scored on the part's."""
+    choice made on the other parts' topics and scored on the part's. ``extra`` (the same
+    models' tables on other topics, with the same grid, e.g. the training topics' out-of-fold
+    scores): topics the choice is also made on, every time."""
     names = list(tables)
+    extra = extra or {}
+    for name, table in extra.items():
+        if not table.rules.equals(tables[name].rules):
+            raise ValueError(f"{name}: the extra topics' rule grid differs; score them with one grid")
     topics = tables[names[0]].topics
     if any(not t.topics.equals(topics) for t in tables.values()):
         raise ValueError("crossfit needs tables scored on the same topics")
@@ -212,11 +221,23 @@ def crossfit(tables: dict[str, RuleTable], n_splits: int = 5, n_repeats: int = 5
     splitter = RepeatedKFold(n_splits=parts, n_repeats=n_repeats, random_state=seed)
     out = []
     for i, (fit, held) in enumerate(splitter.split(np.arange(len(topics)))):
-        means = {name: f2[name][:, fit].mean(axis=1) for name in names}
+        means = {name: np.concatenate([f2[name][:, fit], *([extra[name].f2()] if name in extra else [])],
+                                      axis=1).mean(axis=1) for name in names}
         name = max(names, key=lambda n: means[n].max())  # ties: the first model named
         chosen = _quality(tables[name], int(np.argmax(means[name])), held)
         out.append(chosen.assign(repeat=i // parts, model=name))
     return CrossFit(pd.concat(out).set_index(["repeat", "topic_id"]).sort_index())
+
+
+def chosen_on(source: RuleTable, target: RuleTable) -> pd.Series:
+    """The rule of the best mean F2 on ``source``'s topics (e.g. the training topics'
+    out-of-fold scores), scored on ``target``'s (same grid): mean F2, precision and recall, and
+    the family chosen. Honest when the topics differ."""
+    if not source.rules.equals(target.rules):
+        raise ValueError("chosen_on needs two tables scored with the same grid")
+    chosen = _quality(target, int(np.argmax(source.f2().mean(axis=1))), slice(None))
+    return pd.Series({**chosen[["f2", "precision", "recall"]].mean().to_dict(),
+                      "family": chosen["family"].iloc[0]})
 
 
 def compare(tables: dict[str, RuleTable], families=None, **crossfit_args) -> pd.DataFrame:
