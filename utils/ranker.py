@@ -188,10 +188,7 @@ class FeatureRanker:
                              f"{len(labels)} candidates, all labelled "
                              f"{labels.iloc[0] if len(labels) else '-'}")
         found = features(candidates, data)
-        empty = tuple(name for name in config.columns if found[name].isna().all())
-        if empty:
-            log.info("feature ranker: %s missing on every training candidate, left out", empty)
-            config = RankerConfig.from_dict({**config.as_dict(), "drop": (*config.drop, *empty)})
+        config = _without_empty(config, found)
         estimator = _estimator(config)
         if config.calibrate:
             estimator = _calibrated(estimator, candidates["topic_id"].map(
@@ -231,6 +228,15 @@ class FeatureRanker:
             return cls(pickle.load(saved), config)
 
 
+def _without_empty(config: RankerConfig, found: pd.DataFrame) -> RankerConfig:
+    """``config`` with the features missing on every row of ``found`` added to its ``drop``."""
+    empty = tuple(name for name in config.columns if found[name].isna().all())
+    if not empty:
+        return config
+    log.info("feature ranker: %s missing on every training candidate, left out", empty)
+    return RankerConfig.from_dict({**config.as_dict(), "drop": (*config.drop, *empty)})
+
+
 def _estimator(config: RankerConfig) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
         max_iter=config.max_iter, learning_rate=config.learning_rate,
@@ -260,8 +266,7 @@ def out_of_fold(candidates: pd.DataFrame, data, config: RankerConfig = RankerCon
     if n < 2:
         raise ValueError(f"out_of_fold needs candidates of 2 {group_by}s or more, got {n}")
     found = features(candidates, data)
-    empty = tuple(name for name in config.columns if found[name].isna().all())
-    config = RankerConfig.from_dict({**config.as_dict(), "drop": (*config.drop, *empty)})
+    config = _without_empty(config, found)
     estimator = make_pipeline(FunctionTransformer(_missing_as_lowest), _estimator(config))
     probability = cross_val_predict(estimator, found[config.columns], candidates["label"],
                                     groups=groups, cv=GroupKFold(n_splits=n),

@@ -217,12 +217,13 @@ def crossfit(tables: dict[str, RuleTable], n_splits: int = 5, n_repeats: int = 5
     if len(topics) < 2:
         raise ValueError(f"crossfit needs at least 2 topics, got {len(topics)}")
     f2 = {name: table.f2() for name, table in tables.items()}
+    extra_f2 = {name: [table.f2()] for name, table in extra.items()}  # joins every choice
     parts = min(n_splits, len(topics))
     splitter = RepeatedKFold(n_splits=parts, n_repeats=n_repeats, random_state=seed)
     out = []
     for i, (fit, held) in enumerate(splitter.split(np.arange(len(topics)))):
-        means = {name: np.concatenate([f2[name][:, fit], *([extra[name].f2()] if name in extra else [])],
-                                      axis=1).mean(axis=1) for name in names}
+        means = {name: np.concatenate([f2[name][:, fit], *extra_f2.get(name, [])], axis=1).mean(axis=1)
+                 for name in names}
         name = max(names, key=lambda n: means[n].max())  # ties: the first model named
         chosen = _quality(tables[name], int(np.argmax(means[name])), held)
         out.append(chosen.assign(repeat=i // parts, model=name))
