@@ -1,4 +1,4 @@
-"""int8 on a CPU, two ways beside float32: speed, agreement, recall and F2 on validation folds.
+"""int8 on a CPU, three ways beside float32: speed, agreement, recall and F2 on validation folds.
 
     python bench/int8.py --data ../shared/data/minilecr --work /tmp/quality/fold0 --fold 0
 
@@ -9,15 +9,18 @@ of running the bi-encoder (and a cross-encoder, where the selected reranker is o
 - ``fp32``: as trained;
 - ``torch int8``: ``torch.ao.quantization.quantize_dynamic`` of every ``nn.Linear``, per
   channel (deprecated in torch 2.13, kept for the comparison);
-- ``onnx int8``: :func:`utils.models.int8`, ONNX Runtime's dynamic quantisation, the
-  suite's choice.
+- ``onnx int8``: :func:`utils.models.int8` without its fusions (``fuse=False``): ONNX
+  Runtime's dynamic quantisation of the graph as exported;
+- ``onnx int8 fused``: :func:`utils.models.int8` as the suite runs it: ONNX Runtime's
+  transformer fusions (attention, layer norms, GELU), then the same quantisation.
 
 It measures the bi-encoder's texts per second on ``--sample`` content texts (best of two
 runs), the cosine of each text's vector with its float32 vector (mean and minimum), the
 bi-encoder's recall@50 on the fold's validation topics (same-language search), and the
 whole path's F2 (:func:`utils.predict.predict`, every content text embedded by the variant).
 Notebook 05 tuned the saved post-processing on these topics, so the F2 column is in sample:
-read only its difference with fp32 (the same rule for every variant).
+read only its difference with fp32 (the same rule for every variant). ``--speed-only``
+measures the texts per second and the agreement alone (a few minutes).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def torch_int8(model):
     return model
 
 
-WAYS = {"fp32": None, "torch int8": torch_int8, "onnx int8": models.int8}
+WAYS = {"fp32": None, "torch int8": torch_int8,
+        "onnx int8": lambda model: models.int8(model, fuse=False), "onnx int8 fused": models.int8}
 
 
 def best_of_two(fn) -> float:
@@ -74,6 +78,8 @@ def main(argv=None) -> None:
     parser.add_argument("--fold", type=int, default=0, help="its validation fold")
     parser.add_argument("--sample", type=int, default=2000, help="texts for speed and agreement")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--speed-only", action="store_true",
+                        help="texts per second and agreement only: no recall, no whole path")
     args = parser.parse_args(argv)
 
     work = Path(args.work)
@@ -98,6 +104,11 @@ def main(argv=None) -> None:
         vectors = search.embed(model, sample, args.batch_size)
         reference = vectors if reference is None else reference
         cosine = (vectors * reference).sum(axis=1)
+        rows[name] = {"texts/s": len(sample) / seconds, "cosine mean": cosine.mean(),
+                      "cosine min": cosine.min()}
+        if args.speed_only:
+            print(name, {k: round(float(v), 4) for k, v in rows[name].items()}, flush=True)
+            continue
         found = dense_candidates(model, queries, content, k=50, batch_size=args.batch_size)
         recall = recall_at_k(ranked_lists(found), truth, ks=[50]).iloc[0]
         # the whole path, the variant's quantisation in place of the suite's (no cache)
@@ -105,13 +116,12 @@ def main(argv=None) -> None:
             variant = predict.Pipeline.load(retriever_dir, reranker_dir, work, int8=convert is not None)
             result = predict.predict(data, requested, variant, int8=convert is not None,
                                      batch_size=args.batch_size)
-        rows[name] = {"texts/s": len(sample) / seconds, "cosine mean": cosine.mean(),
-                      "cosine min": cosine.min(), "recall@50": recall,
-                      "F2 (same rule)": mean_f2(result.chosen, truth)}
+        rows[name].update({"recall@50": recall, "F2 (same rule)": mean_f2(result.chosen, truth)})
         print(name, {k: round(float(v), 4) for k, v in rows[name].items()})
     table = pd.DataFrame(rows).T
     table["speed-up"] = table["texts/s"] / table.loc["fp32", "texts/s"]
-    table["F2 - fp32"] = table["F2 (same rule)"] - table.loc["fp32", "F2 (same rule)"]
+    if not args.speed_only:
+        table["F2 - fp32"] = table["F2 (same rule)"] - table.loc["fp32", "F2 (same rule)"]
     print("| | " + " | ".join(table.columns) + " |\n|---|" + "---|" * len(table.columns))
     for way, row in table.iterrows():
         print(f"| {way} | " + " | ".join(f"{v:+.4f}" if c == "F2 - fp32" else f"{v:.4g}"

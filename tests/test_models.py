@@ -36,6 +36,21 @@ def test_int8_cross_encoder_scores_agree(frames, tmp_path):
     assert np.abs(scores[0] - scores[1]).max() < 0.05  # an untrained head: no ranking to compare
 
 
+def test_int8_fuses_attention_and_agrees_with_the_graph_as_exported(frames, caplog):
+    """ONNX Runtime's BERT fusions apply to MiniLM's exported graph (one attention operator
+    per layer), and the fused int8 model embeds as the unfused one does."""
+    import logging
+
+    texts = frames[3]["text"].head(24).tolist()
+    vectors = {}
+    for fuse in (False, True):
+        with caplog.at_level(logging.INFO, logger="utils.models"):
+            model = models.int8(models.load_bi_encoder(retriever.base_model_path(), 32), fuse=fuse)
+        vectors[fuse] = search.embed(model, texts)
+    assert "'Attention': 6" in caplog.text  # the six layers of MiniLM-L6
+    assert (vectors[False] * vectors[True]).sum(axis=1).min() > 0.97
+
+
 def test_int8_says_what_is_missing(monkeypatch):
     import importlib.util
 

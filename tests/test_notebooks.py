@@ -370,7 +370,7 @@ def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys
 
 
 def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, capsys):
-    """bench/int8.py runs float32, torch's and ONNX Runtime's int8 on a trained fold folder:
+    """bench/int8.py runs float32, torch's and ONNX Runtime's int8 (as exported and fused) on a trained fold folder:
     int8 vectors agree with float32, and the whole path predicts with each."""
     import importlib.util
 
@@ -382,10 +382,13 @@ def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, ca
     bench.main(["--data", str(tiny_dir), "--work", str(work), "--fold", "0", "--sample", "40"])
     rows = {line.split("|")[1].strip(): line.split("|")[2:-1]
             for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "int8" in line}
-    assert set(rows) == {"torch int8", "onnx int8"}
+    assert set(rows) == {"torch int8", "onnx int8", "onnx int8 fused"}
     for cells in rows.values():
         cosine_mean, f2 = float(cells[1]), float(cells[4])
         assert 0.9 < cosine_mean <= 1.0001 and 0 < f2 <= 1
+    bench.main(["--data", str(tiny_dir), "--work", str(work), "--speed-only", "--sample", "40"])
+    header = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| |")]
+    assert header == ["| | texts/s | cosine mean | cosine min | speed-up |"]
 
 
 def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):

@@ -8,7 +8,8 @@ One place for what the retriever, candidate recall and the reranker share:
 - ``inference_dtype``: float16 on a CUDA device, float32 on a CPU;
 - ``trainer_precision``: the Trainer's mixed-precision arguments for a config's choice;
 - ``int8``: on a CPU, the encoder's transformer runs in ONNX Runtime with int8 weights
-  (exported with ``torch.onnx.export``, quantised by ``onnxruntime.quantization``'s
+  (exported with ``torch.onnx.export``, each layer's attention, layer norms and GELU fused
+  by ONNX Runtime's transformer optimiser, quantised by ``onnxruntime.quantization``'s
   dynamic quantisation, per channel); tokenising, pooling and the head stay
   sentence-transformers' own, so ``encode`` and ``predict`` are unchanged;
 - ``for_inference``: a model loaded to predict with: float16 on a GPU, int8 on a CPU when
@@ -114,15 +115,39 @@ class OnnxRuntimeTransformer(torch.nn.Module):
         return {self.output: torch.from_numpy(out)}
 
 
-def int8(model, threads: int | None = None):
+def _fused(plain: Path, config) -> Path:
+    """The exported graph with ONNX Runtime's BERT fusions (attention, embedding and skip
+    layer norms, GELU) applied, or ``plain`` itself where the optimiser fails on it."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    try:
+        optimised = optimize_model(str(plain), model_type="bert", opt_level=0,
+                                   num_heads=getattr(config, "num_attention_heads", 0),
+                                   hidden_size=getattr(config, "hidden_size", 0))
+    except Exception as error:  # an architecture the BERT fusions do not know
+        log.info("int8: graph not fused (%s); quantising it as exported", error)
+        return plain
+    log.info("int8: fused %s", {k: v for k, v in optimised.get_fused_operator_statistics().items() if v})
+    fused = plain.with_name("model.fused.onnx")
+    optimised.save_model_to_file(str(fused))
+    return fused
+
+
+def int8(model, threads: int | None = None, fuse: bool = True):
     """``model`` (a SentenceTransformer or CrossEncoder on the CPU) with its transformer run
     by ONNX Runtime in int8: weights quantised per output channel, activations dynamically
     per batch. Changes ``model`` in place and returns it; a few seconds (export, quantise).
+
+    ``fuse``: before quantising, ONNX Runtime's transformer optimiser
+    (``onnxruntime.transformers.optimizer``) fuses each BERT-style layer's attention, layer
+    norms and GELU into single operators, which quantisation then turns into int8 attention;
+    a model it cannot fuse (another architecture) is quantised as exported.
 
     Raises ``RuntimeError`` naming the fix if onnxruntime or onnx is missing."""
     missing = int8_available()
     if missing:
         raise RuntimeError(f"int8 inference needs {missing}; or run in float32")
+    import onnx
     import onnxruntime
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -132,6 +157,8 @@ def int8(model, threads: int | None = None):
     inputs = list(sample.keys())
     axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
     axes[output] = {0: "batch", 1: "sequence"} if output == "last_hidden_state" else {0: "batch"}
+    if fuse and hasattr(hf, "set_attn_implementation"):
+        hf.set_attn_implementation("eager")  # the attention pattern the optimiser fuses (not SDPA's)
     with tempfile.TemporaryDirectory() as tmp:
         plain, quantised = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
         with warnings.catch_warnings(), logs.quiet("torch", "onnxruntime", ""):
@@ -140,8 +167,11 @@ def int8(model, threads: int | None = None):
                               tuple(sample[name] for name in inputs), str(plain),
                               input_names=inputs, output_names=[output], dynamic_axes=axes,
                               opset_version=17, dynamo=False)
+            if fuse:
+                plain = _fused(plain, hf.config)
             quantize_dynamic(str(plain), str(quantised), weight_type=QuantType.QInt8,
-                             per_channel=True)
+                             per_channel=True,  # fused operators' outputs are untyped: float
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         session = onnxruntime.InferenceSession(str(quantised), options,
