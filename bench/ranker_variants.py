@@ -30,7 +30,9 @@ The variants:
   scores (:func:`utils.ranker.out_of_fold`, the folds grouped by channel or by topic; every
   training topic, or those of the split categories), then scored on every validation topic
   (:func:`utils.tuning.chosen_on`); ``rule from training and validation topics``: chosen on
-  both, the validation part cross-fitted as for the others (``crossfit(extra=...)``).
+  both, the validation part cross-fitted as for the others (``crossfit(extra=...)``);
+  ``rule from split training and validation topics``: the same with the training topics of
+  the split categories only.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ def variants(split_categories: list[str], categories=None) -> dict[str, dict]:
         found[f"rule from training topics ({name})"] = {"categories": categories, "tune": tune}
     found["rule from training and validation topics"] = {"categories": categories,
                                                          "tune": ("channel", None, True)}
+    found["rule from split training and validation topics"] = {
+        "categories": categories, "tune": ("channel", split_categories, True)}
     return found
 
 
