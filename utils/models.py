@@ -8,9 +8,9 @@ One place for what the retriever, candidate recall and the reranker share:
 - ``inference_dtype``: float16 on a CUDA device, float32 on a CPU;
 - ``trainer_precision``: the Trainer's mixed-precision arguments for a config's choice;
 - ``int8``: on a CPU, the encoder's transformer runs in ONNX Runtime with int8 weights
-  (exported with ``torch.onnx.export``, each layer's attention, layer norms and GELU fused
-  by ONNX Runtime's transformer optimiser, quantised by ``onnxruntime.quantization``'s
-  dynamic quantisation, per channel); tokenising, pooling and the head stay
+  (exported with ``torch.onnx.export``, quantised by ``onnxruntime.quantization``'s
+  dynamic quantisation, per channel; ``fuse=True`` first fuses each layer's attention, layer
+  norms and GELU with ONNX Runtime's transformer optimiser); tokenising, pooling and the head stay
   sentence-transformers' own, so ``encode`` and ``predict`` are unchanged;
 - ``for_inference``: a model loaded to predict with: float16 on a GPU, int8 on a CPU when
   asked, float32 otherwise (``load_for_inference``: a bi-encoder loaded so).
@@ -133,7 +133,7 @@ def _fused(plain: Path, config) -> Path:
     return fused
 
 
-def int8(model, threads: int | None = None, fuse: bool = True):
+def int8(model, threads: int | None = None, fuse: bool = False):
     """``model`` (a SentenceTransformer or CrossEncoder on the CPU) with its transformer run
     by ONNX Runtime in int8: weights quantised per output channel, activations dynamically
     per batch. Changes ``model`` in place and returns it; a few seconds (export, quantise).
@@ -141,7 +141,9 @@ def int8(model, threads: int | None = None, fuse: bool = True):
     ``fuse``: before quantising, ONNX Runtime's transformer optimiser
     (``onnxruntime.transformers.optimizer``) fuses each BERT-style layer's attention, layer
     norms and GELU into single operators, which quantisation then turns into int8 attention;
-    a model it cannot fuse (another architecture) is quantised as exported.
+    a model it cannot fuse (another architecture) is quantised as exported. Off by default:
+    faster, but it agreed less with float32 on a mini-LECR fold (docs/RESULTS.md, "Fused
+    int8").
 
     Raises ``RuntimeError`` naming the fix if onnxruntime or onnx is missing."""
     missing = int8_available()
