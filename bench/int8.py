@@ -59,7 +59,7 @@ def torch_int8(model):
     return model
 
 
-WAYS = {"fp32": None, "torch int8": torch_int8,  # partial binds the function the path's mock replaces
+WAYS = {"fp32": None, "torch int8": torch_int8,  # bound now: the whole path's mock replaces models.int8
         "onnx int8": models.int8, "onnx int8 fused": functools.partial(models.int8, fuse=True)}
 
 

@@ -370,8 +370,9 @@ def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys
 
 
 def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, capsys):
-    """bench/int8.py runs float32, torch's and ONNX Runtime's int8 (as exported and fused) on a trained fold folder:
-    int8 vectors agree with float32, and the whole path predicts with each."""
+    """bench/int8.py runs float32, torch's and ONNX Runtime's int8 (as exported and fused) on
+    a trained fold folder: int8 vectors agree with float32, and the whole path predicts with
+    each; ``--speed-only`` reports the speed and agreement alone."""
     import importlib.util
 
     work, _ = pipeline
