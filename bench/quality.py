@@ -210,6 +210,11 @@ def figure(recall: pd.DataFrame, f2: pd.DataFrame, path: Path, title: str) -> No
     save(fig, path.stem, path.parent)
 
 
+def _by_fold(values: dict[str, list[int]]) -> list[str]:
+    """``{value: folds}`` as ``"value (folds 1, 2)"`` strings."""
+    return [f"{v} (fold{'s' * (len(fs) > 1)} {', '.join(map(str, fs))})" for v, fs in values.items()]
+
+
 def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     done = [f for f in folds if fold_done(work / f"fold{f}")]
     if not done:
@@ -226,18 +231,19 @@ def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFram
                         else f"fold {f}: not timed" for f, r in runs.items())
     sizes = {f: validation_topics(work / f"fold{f}", f) for f in done}
     versions: dict[str, list[int]] = {}
+    machines: dict[str, list[int]] = {}
     for f, r in runs.items():
         versions.setdefault(r.get("code", "not recorded"), []).append(f)
+        machines.setdefault(r.get("machine", machine()), []).append(f)
     missing = sorted(set(folds) - set(done))
     ran = sorted({r["command"] for r in runs.values() if r.get("command")} - {command})
     lines = [
         f"Validation folds done: {done}" + (f" (not yet: {missing})" if missing else ""),
         "Validation topics: " + ", ".join(f"fold {f}: {n}" for f, n in sizes.items())
         + f" ({sum(sizes.values())} in all).",
-        f"Machine: {first.get('machine', machine())}; wall time per fold: {minutes}.",
+        "Machine: " + "; ".join(_by_fold(machines)) + f". Wall time per fold: {minutes}.",
         f"Settings: profile {first.get('profile')}, parameters {first.get('params')}.",
-        "Code: " + "; ".join(f"{v} (fold{'s' * (len(fs) > 1)} {', '.join(map(str, fs))})"
-                             for v, fs in versions.items()) + ".",
+        "Code: " + "; ".join(_by_fold(versions)) + ".",
         "", "```bash", *ran, command, "```", "",
         "Stage 1, mean per-topic recall@K of the validation topics and stage-1-only F2 (honest):", "",
         markdown(recall, [c for c in recall["mean"].columns]), "",
