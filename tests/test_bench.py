@@ -30,7 +30,7 @@ def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
         trees = FeatureRanker.fit(recalled[0], recalled[1], RankerConfig(max_iter=5, min_samples_leaf=5))
         models = ["--reranker", str(reranker.save(trees, tmp_path / "features", trees.config,
                                                   PostProcess(0.5)))]
-    variants = ["fp32", "int8+cache10"] if stage2 == "cross-encoder" else ["int8+cache0"]
+    variants = ["fp32", "int8+cache10"] if stage2 == "cross-encoder" else ["fp32+cache0"]
     load("speed").main(["--data", str(tiny_dir), "--work", str(tmp_path), "--topics", "12",
                         "--content", "120", "--k", "5", "--rerank-top-k", "3",
                         "--baseline-items", "16", "--out", str(out), "--variants", *variants,
