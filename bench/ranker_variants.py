@@ -11,7 +11,9 @@ reports the F2 when the rule is chosen on the other folds (:func:`utils.tuning.t
 The variants:
 
 - ``notebook 05``: every feature, the training topics of the notebook's
-  ``STAGE2_CATEGORIES`` (as the notebook);
+  ``STAGE2_CATEGORIES``, the rule also chosen on the training topics of its
+  ``RULE_TRAINING_TOPICS`` (as the notebook ran on that fold); ``rule from validation topics
+  only``: the same ranker, its rule chosen on other validation topics alone;
 - ``without <group>``: one group of :data:`utils.ranker.GROUPS` left out;
 - ``trained on split topics only``, ``... on every category``, ``... without source``: the
   training topics of the split categories alone (stage 2's training topics before
@@ -56,11 +58,15 @@ NEW_GROUPS = ("topic's range", "category", "titles", "second degree", "link coun
 """The feature groups added after 4bbb91c (and kept: text lengths were dropped)."""
 
 
-def variants(split_categories: list[str], categories=None) -> dict[str, dict]:
+def variants(split_categories: list[str], categories=None, rule_topics=None) -> dict[str, dict]:
     """``{name: {"config": RankerConfig settings, "categories": training topics' categories
-    (None: all), "families": rule families or None (notebook 05's)}}``; ``categories``:
-    notebook 05's ``STAGE2_CATEGORIES``."""
+    (None: all), "families": rule families or None (notebook 05's), "tune": where else the
+    rule is chosen}}``; ``categories``: notebook 05's ``STAGE2_CATEGORIES``, ``rule_topics``
+    its ``RULE_TRAINING_TOPICS`` (None: the rule chosen on validation topics alone)."""
     found = {"notebook 05": {"categories": categories}}
+    if rule_topics:
+        found["notebook 05"]["tune"] = ("channel", rule_topics, True)
+    found["rule from validation topics only"] = {"categories": categories}
     found.update({f"without {name}": {"config": {"drop": GROUPS[name]}, "categories": categories}
                   for name in GROUPS})
     found["trained on split topics only"] = {"categories": split_categories}
@@ -103,7 +109,8 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
     valid = candidates[candidates["topic_id"].isin(valid_topics)]
     truth = data.correlations[data.correlations["topic_id"].isin(valid_topics)]
     tables, rules, sources = {}, {}, {}
-    for name, variant in variants("split", chosen.get("stage2_categories")).items():
+    for name, variant in variants("split", chosen.get("stage2_categories"),
+                                  chosen.get("rule_training_topics")).items():
         if names and name not in names:
             continue
         topics = reranker.training_topics(candidates, folds, fold, categories=variant.get("categories"),

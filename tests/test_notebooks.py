@@ -37,7 +37,8 @@ TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_S
 TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 1,
                  "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_LENGTH": 32, "RERANKER_BATCH_SIZE": 16,
                  "CPU_TOP_KS": [5], "NEIGHBOURS": 5, "LINK_COUNTS": True,  # off by default
-                 "RULES": None}  # every family, not only the default relative threshold
+                 "RULES": None,  # every family, not only the default relative threshold
+                 "RULE_TRAINING_TOPICS": "split"}  # off by default
 TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 
 
@@ -153,6 +154,9 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     families = pd.read_csv(work / "reranker" / "rules.csv", index_col=0, header=[0, 1])
     assert {"threshold", "relative", "expected F2", "1st place", "top-k"} <= set(families.index)
     assert (work / "figures" / "reranker.png").is_file()
+    # RULE_TRAINING_TOPICS: the feature ranker's rule also chosen on training topics, recorded
+    recorded = json.loads((work / "reranker" / reranker.SELECTED_FILE).read_text())
+    assert recorded["rule_training_topics"] == "split"
 
 
 def test_submission_is_complete_and_valid(pipeline):

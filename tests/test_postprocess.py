@@ -6,8 +6,8 @@ import pytest
 
 from utils.metrics import mean_f2
 from utils.postprocess import PostProcess, select
-from utils.tuning import (by_family, chosen_on, compare, crossfit, rule_table, stage1_tables, transfer,
-                          tune)
+from utils.tuning import (best_with, by_family, chosen_on, compare, crossfit, rule_table, stage1_tables,
+                          transfer, tune)
 
 SCORED = pd.DataFrame({
     "topic_id": ["t1"] * 4 + ["t2"] * 3 + ["t3"] * 2,
@@ -186,3 +186,24 @@ def test_a_rule_chosen_on_other_topics_and_crossfit_with_extra_topics():
     assert np.allclose(honest.per_topic.loc[0].loc[table.topics[held], "f2"], table.f2()[chosen, held])
     with pytest.raises(ValueError, match="grid differs"):
         crossfit({"m": table}, extra={"m": rule_table(other_scored, other_truth, ["top-k"])})
+
+
+def test_a_rule_also_chosen_on_extra_topics_is_the_best_over_both():
+    def ranked(topics, links):
+        rows = [{"topic_id": t, "content_id": f"{t}-{i}", "score": 1.0 - 0.1 * i} for t in topics for i in range(5)]
+        return pd.DataFrame(rows), {t: " ".join(f"{t}-{i}" for i in range(links)) for t in topics}
+
+    table = rule_table(*ranked(["v1", "v2"], 1), ["top-k"])  # one link each: top 1 is perfect
+    extra = rule_table(*ranked([f"e{i}" for i in range(6)], 3), ["top-k"])  # three each: top 3
+    # over both: top 1 scores (2 * 1 + 6 * 5/13) / 8, top 3 (2 * 5/7 + 6 * 1) / 8, more
+    rule, f2 = best_with(table, extra)
+    assert rule.min_items == 3 and f2 == pytest.approx(5 / 7)  # its F2 on the table's topics
+    assert best_with(table)[0].min_items == 1
+    found = compare({"m": table}, extra={"m": extra}, n_splits=2, n_repeats=1)
+    assert found.loc["m", "rule"].min_items == 3 and found.loc["m", "in-sample f2"] == pytest.approx(5 / 7)
+    assert found.loc["m", "honest f2"] == pytest.approx(5 / 7)  # every choice sees the extra topics
+    assert compare({"m": table}, n_splits=2, n_repeats=1).loc["m", "rule"].min_items == 1
+    assert by_family({"m": table}, extra={"m": extra}, n_splits=2, n_repeats=1).loc[
+        "top-k", ("m", "in-sample")] == pytest.approx(5 / 7)
+    with pytest.raises(ValueError, match="same grid"):
+        best_with(table, rule_table(*ranked(["e1"], 3), ["threshold"]))

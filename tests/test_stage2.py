@@ -81,3 +81,38 @@ def test_a_cross_encoder_scores_the_fused_lists_best_r_in_int8_and_resumes_whate
                                  content_text, every, trained_on, resume=True)
     assert len(again.history) == len(model.history) and len(again.scored) == len(valid)
     assert reranker.load(model.folder)[1].rerank_top_k == 3  # notebook 06 reranks as validated
+
+
+def test_the_feature_rankers_rule_is_also_chosen_on_training_topics_scored_out_of_fold(recalled, tmp_path):
+    """Notebook 05's RULE_TRAINING_TOPICS: the training topics' out-of-fold scores (rankers
+    fitted without the topic's channel) join every choice of the feature ranker's rule."""
+    from utils import tuning
+    from utils.ranker import out_of_fold
+
+    candidates, data = recalled
+    topics = candidates["topic_id"].unique()
+    train, valid = (candidates[candidates["topic_id"].isin(part)] for part in np.array_split(topics, 2))
+    truth = data.correlations[data.correlations["topic_id"].isin(valid["topic_id"])]
+    config = RankerConfig(max_iter=5, min_samples_leaf=5)
+    chosen = set(train["topic_id"].unique()[::2])
+    table = stage2.training_rules(train, data, config, chosen, rules=["top-k"])
+    assert set(table.topics) == chosen
+    scored = out_of_fold(train, data, config, group_by="channel")
+    by_hand = tuning.rule_table(scored[scored["topic_id"].isin(chosen)],
+                                data.correlations[data.correlations["topic_id"].isin(chosen)], ["top-k"])
+    np.testing.assert_array_equal(table.kept, by_hand.kept)
+    np.testing.assert_array_equal(table.hits, by_hand.hits)
+
+    features = stage2.feature_ranker(train, valid, data, config, tmp_path, {"valid_fold": 0})
+    (tmp_path / "reranker").mkdir()
+    selection = stage2.select([features], valid, truth, tmp_path, rules=["top-k"], n_splits=3, n_repeats=1,
+                              extra={stage2.FEATURES: table}, rule_training_topics="split")
+    assert selection.rules[stage2.FEATURES] == tuning.best_with(selection.tables[stage2.FEATURES], table)[0]
+    recorded = json.loads((tmp_path / "reranker" / reranker.SELECTED_FILE).read_text())
+    assert recorded["rule_training_topics"] == "split"
+
+    # the validation topics alone where there is nothing to choose on
+    channel = data.topics.set_index("id")["channel"]
+    one_channel = train[train["topic_id"].map(channel) == channel[train["topic_id"].iloc[0]]]
+    assert stage2.training_rules(one_channel, data, config, chosen) is None
+    assert stage2.training_rules(train, data, config, set()) is None

@@ -5,6 +5,8 @@
   candidates;
 - :func:`feature_ranker`: the feature ranker fitted on every candidate of the training
   topics, and its scores of the validation candidates;
+- :func:`training_rules`: the feature ranker's table of selection rules on training topics,
+  from out-of-fold scores, so that its rule is also chosen on them (``select``'s ``extra``);
 - :func:`select`: each model's table of selection rules and the honest comparison
   (:func:`utils.tuning.compare`: the rule and the model chosen on other validation topics than
   those scored), beside stage 1 alone. Each model is saved with its own best rule, the best
@@ -17,6 +19,7 @@ Each model comes back as a :class:`Stage2`, and the choice as a :class:`Selectio
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +30,15 @@ from . import paths, reranker, tuning
 from .models import for_inference, load_cross_encoder
 from .postprocess import PostProcess
 from .profiling import stage
-from .ranker import FeatureRanker, RankerConfig
+from .ranker import FeatureRanker, RankerConfig, out_of_fold
 from .reranker import RerankerConfig
 from .trainer import HISTORY_COLUMNS
 from .tuning import RuleTable
 
 FEATURES = "features"
 """The feature ranker's name among the stage-2 models (a cross-encoder's: its backbone's)."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,8 +119,29 @@ def feature_ranker(train_candidates: pd.DataFrame, valid: pd.DataFrame, data, co
                   pd.DataFrame(columns=HISTORY_COLUMNS), {**trained_on, "train_pairs": len(train_candidates)})
 
 
+def training_rules(train_candidates: pd.DataFrame, data, config: RankerConfig, topics, rules=None,
+                   blends=(0.0,)) -> RuleTable | None:
+    """The feature ranker's rule table (``rules``' families at each blend) on ``topics``, some
+    of its training topics, from out-of-fold scores: each candidate of ``train_candidates``
+    scored by a ranker fitted as :func:`feature_ranker` fits it but without the candidate's
+    channel (:func:`utils.ranker.out_of_fold`). Given to :func:`select` as ``extra``, these
+    topics join every choice of the feature ranker's rule, as the validation topics of a
+    new channel would see it. None, with a warning, where ``topics`` is empty or the training
+    topics span fewer than two channels."""
+    topics = set(topics)
+    channels = data.topics.loc[data.topics["id"].isin(set(train_candidates["topic_id"])), "channel"].nunique()
+    if not topics or channels < 2:
+        log.warning("feature ranker: the rule is chosen on the validation topics alone (%s)",
+                    "no training topic to choose it on" if not topics else "one training channel")
+        return None
+    scored = out_of_fold(train_candidates, data, config, group_by="channel")
+    links = data.correlations[data.correlations["topic_id"].isin(topics)]
+    return tuning.rule_table(scored[scored["topic_id"].isin(topics)], links, rules, blends=blends)
+
+
 def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work, rules=None,
-           blends=(0.0,), n_splits: int = 5, n_repeats: int = 5, cpu_top_ks=(), **details) -> Selection:
+           blends=(0.0,), n_splits: int = 5, n_repeats: int = 5, cpu_top_ks=(),
+           extra: dict[str, RuleTable] | None = None, **details) -> Selection:
     """Choose the model and rule of the best F2 on the validation topics, and report it honestly.
 
     Every rule of the families ``rules`` (None: all), with each weight of ``blends`` given to
@@ -126,11 +152,15 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
     ``WORK/reranker`` receives ``f2.csv`` (the comparison), ``rules.csv`` (the families),
     ``valid_truth.csv`` and ``scored_valid.parquet`` (every model's scores, for
     ``bench/quality.py``'s transfer view). ``cpu_top_ks``: also score the selected
-    cross-encoder when it reranks only the fused list's best R (notebook 06's CPU mode)."""
+    cross-encoder when it reranks only the fused list's best R (notebook 06's CPU mode).
+    ``extra`` (``{model name: its rule table on other topics}``, :func:`training_rules`):
+    topics each choice of that model's rule is also made on, the saved rule included
+    (:func:`utils.tuning.compare`)."""
     honest = {"n_splits": n_splits, "n_repeats": n_repeats}
     by_name = {model.name: model for model in models}
     tables = {name: tuning.rule_table(model.scored, truth, rules, blends=blends) for name, model in by_name.items()}
-    chosen = tuning.compare(tables, **honest)
+    extra = {name: table for name, table in (extra or {}).items() if name in by_name}
+    chosen = tuning.compare(tables, extra=extra, **honest)
     best = chosen.loc["selected", "model"]
     for name, model in by_name.items():
         reranker.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
@@ -143,7 +173,7 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
                  for top_k in cpu_top_ks]
     selection = Selection(
         best, pd.concat(rows).rename(index=reranker.pipeline_name).rename_axis("pipeline"),
-        tuning.by_family({**baselines, **tables}, **honest), tables,
+        tuning.by_family({**baselines, **tables}, extra=extra, **honest), tables,
         {name: chosen.loc[name, "rule"] for name in by_name})
     _write(selection, by_name, valid, truth, Path(work) / "reranker")
     return selection

@@ -241,19 +241,37 @@ def chosen_on(source: RuleTable, target: RuleTable) -> pd.Series:
                       "family": chosen["family"].iloc[0]})
 
 
-def compare(tables: dict[str, RuleTable], families=None, **crossfit_args) -> pd.DataFrame:
+def best_with(table: RuleTable, extra: RuleTable | None = None) -> tuple[PostProcess, float]:
+    """The rule of the best mean F2 over ``table``'s topics and ``extra``'s (the same grid,
+    other topics; None: ``table``'s alone, :meth:`RuleTable.best`), and its mean F2 on
+    ``table``'s topics."""
+    if extra is None:
+        return table.best()
+    if not extra.rules.equals(table.rules):
+        raise ValueError("best_with needs two tables scored with the same grid")
+    i = int(np.argmax(np.concatenate([table.f2(), extra.f2()], axis=1).mean(axis=1)))
+    return table.rule(i), float(table.f2()[i].mean())
+
+
+def compare(tables: dict[str, RuleTable], families=None, extra: dict[str, RuleTable] | None = None,
+            **crossfit_args) -> pd.DataFrame:
     """One row per model, and one (``selected``) for choosing among them: the honest
     (cross-fitted) F2, precision and recall of choosing its rule on other topics, the spread
     of that F2 over repeats, and the in-sample F2 of the best rule, with that rule (and
-    model), each among ``families`` (default all)."""
+    model), each among ``families`` (default all). ``extra`` (``{model: its table on other
+    topics}``, e.g. the training topics' out-of-fold scores): topics every choice of that
+    model's rule is also made on (:func:`crossfit`), the rule returned included; its
+    in-sample F2 is then that rule's on ``tables``' topics."""
     tables = {name: table.subset(families) for name, table in tables.items()}
+    extra = {name: table.subset(families) for name, table in (extra or {}).items()}
     rows = {}
     for name, table in tables.items():
-        honest = crossfit({name: table}, **crossfit_args)
-        rule, f2 = table.best()
+        honest = crossfit({name: table}, extra={k: v for k, v in extra.items() if k == name},
+                          **crossfit_args)
+        rule, f2 = best_with(table, extra.get(name))
         rows[name] = {**honest.quality().add_prefix("honest ").to_dict(), "spread": honest.spread(),
                       "in-sample f2": f2, "model": name, "rule": rule}
-    honest = crossfit(tables, **crossfit_args)
+    honest = crossfit(tables, extra=extra, **crossfit_args)
     best = max(rows, key=lambda n: rows[n]["in-sample f2"])
     rows["selected"] = {**honest.quality().add_prefix("honest ").to_dict(), "spread": honest.spread(),
                         "in-sample f2": rows[best]["in-sample f2"], "model": best,
@@ -261,15 +279,18 @@ def compare(tables: dict[str, RuleTable], families=None, **crossfit_args) -> pd.
     return pd.DataFrame(rows).T
 
 
-def by_family(tables: dict[str, RuleTable], **crossfit_args) -> pd.DataFrame:
+def by_family(tables: dict[str, RuleTable], extra: dict[str, RuleTable] | None = None,
+              **crossfit_args) -> pd.DataFrame:
     """Honest and in-sample F2 of each rule family (rows) for each model (columns, two
-    levels: ``honest`` and ``in-sample``)."""
+    levels: ``honest`` and ``in-sample``); ``extra`` as :func:`compare` takes it."""
     honest, in_sample = {}, {}
+    extra = extra or {}
     for name, table in tables.items():
         for family in table.rules["family"].unique():
             part = table.subset([family])
-            honest[(name, family)] = crossfit({name: part}, **crossfit_args).quality()["f2"]
-            in_sample[(name, family)] = part.best()[1]
+            more = {name: extra[name].subset([family])} if name in extra else {}
+            honest[(name, family)] = crossfit({name: part}, extra=more, **crossfit_args).quality()["f2"]
+            in_sample[(name, family)] = best_with(part, more.get(name))[1]
     frame = pd.DataFrame({"honest": pd.Series(honest), "in-sample": pd.Series(in_sample)})
     return frame.unstack(level=0).swaplevel(axis=1).sort_index(axis=1)
 
