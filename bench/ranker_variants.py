@@ -49,10 +49,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from bench.tables import print_by_fold  # noqa: E402
-from utils import reranker, tuning  # noqa: E402
+from utils import reranker, stage2, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.folds import load_folds, split_topics  # noqa: E402
-from utils.ranker import GROUPS, FeatureRanker, RankerConfig, out_of_fold  # noqa: E402
+from utils.ranker import GROUPS, FeatureRanker, RankerConfig  # noqa: E402
 
 NEW_GROUPS = ("topic's range", "category", "titles", "second degree", "link counts", "sibling counts")
 """The feature groups added after 4bbb91c (and kept: text lengths were dropped)."""
@@ -122,12 +122,10 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
         tables[name] = tuning.rule_table(model.score(valid, data), truth, rules[name], blends=blends)
         if variant.get("tune"):
             group_by, tune_categories, with_valid = variant["tune"]
-            scored = out_of_fold(training, data, settings, group_by=group_by)
             tune_topics = reranker.training_topics(candidates, folds, fold, categories=tune_categories,
                                                    topics=data.topics) & topics
-            links = data.correlations[data.correlations["topic_id"].isin(tune_topics)]
-            sources[name] = (tuning.rule_table(scored[scored["topic_id"].isin(tune_topics)], links,
-                                               rules[name], blends=blends), with_valid)
+            sources[name] = (stage2.training_rules(training, data, settings, tune_topics, rules[name],
+                                                   blends, group_by=group_by), with_valid)
     return tables, rules, sources
 
 

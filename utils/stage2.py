@@ -120,21 +120,21 @@ def feature_ranker(train_candidates: pd.DataFrame, valid: pd.DataFrame, data, co
 
 
 def training_rules(train_candidates: pd.DataFrame, data, config: RankerConfig, topics, rules=None,
-                   blends=(0.0,)) -> RuleTable | None:
+                   blends=(0.0,), group_by: str = "channel") -> RuleTable | None:
     """The feature ranker's rule table (``rules``' families at each blend) on ``topics``, some
     of its training topics, from out-of-fold scores: each candidate of ``train_candidates``
     scored by a ranker fitted as :func:`feature_ranker` fits it but without the candidate's
-    channel (:func:`utils.ranker.out_of_fold`). Given to :func:`select` as ``extra``, these
-    topics join every choice of the feature ranker's rule, as the validation topics of a
-    new channel would see it. None, with a warning, where ``topics`` is empty or the training
-    topics span fewer than two channels."""
+    channel (``group_by="topic"``: without its topic; :func:`utils.ranker.out_of_fold`). Given
+    to :func:`select` as ``extra``, these topics join every choice of the feature ranker's
+    rule, as the validation topics of a new channel would see it. None, with a warning, where
+    ``topics`` is empty or the training topics span fewer than two channels."""
     topics = set(topics)
     channels = data.topics.loc[data.topics["id"].isin(set(train_candidates["topic_id"])), "channel"].nunique()
-    if not topics or channels < 2:
+    if not topics or (group_by == "channel" and channels < 2):
         log.warning("feature ranker: the rule is chosen on the validation topics alone (%s)",
                     "no training topic to choose it on" if not topics else "one training channel")
         return None
-    scored = out_of_fold(train_candidates, data, config, group_by="channel")
+    scored = out_of_fold(train_candidates, data, config, group_by=group_by)
     links = data.correlations[data.correlations["topic_id"].isin(topics)]
     return tuning.rule_table(scored[scored["topic_id"].isin(topics)], links, rules, blends=blends)
 

@@ -266,7 +266,7 @@ def compare(tables: dict[str, RuleTable], families=None, extra: dict[str, RuleTa
     extra = {name: table.subset(families) for name, table in (extra or {}).items()}
     rows = {}
     for name, table in tables.items():
-        honest = crossfit({name: table}, extra={k: v for k, v in extra.items() if k == name},
+        honest = crossfit({name: table}, extra={name: extra[name]} if name in extra else {},
                           **crossfit_args)
         rule, f2 = best_with(table, extra.get(name))
         rows[name] = {**honest.quality().add_prefix("honest ").to_dict(), "spread": honest.spread(),
