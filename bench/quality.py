@@ -124,6 +124,12 @@ def validation_topics(folder: Path, fold: int) -> int:
     return int((folds["fold"] == fold).sum())
 
 
+def split_folds(folder: Path) -> list[int]:
+    """The validation folds of the split a fold folder ran on (``folds.csv``: -1 trains only)."""
+    folds = pd.read_csv(folder / "folds.csv")
+    return sorted(int(f) for f in folds["fold"].unique() if f >= 0)
+
+
 def transfer_tables(work: Path, folds: list[int]) -> dict[int, pd.DataFrame]:
     """Per fold, the F2, precision and recall of each pipeline (rows) when the rule, and the
     selected model, are chosen on the other folds' validation topics and scored on the
@@ -235,7 +241,7 @@ def report(work: Path, folds: list[int], command: str) -> tuple[str, pd.DataFram
     for f, r in runs.items():
         versions.setdefault(r.get("code", "not recorded"), []).append(f)
         machines.setdefault(r.get("machine", machine()), []).append(f)
-    missing = sorted(set(folds) - set(done))
+    missing = sorted(set(split_folds(work / f"fold{done[0]}")) - set(done))  # the split's, not --folds' default
     ran = sorted({r["command"] for r in runs.values() if r.get("command")} - {command})
     lines = [
         f"Validation folds done: {done}" + (f" (not yet: {missing})" if missing else ""),

@@ -75,6 +75,15 @@ def test_quality_refuses_to_mix_settings(tmp_path):
         quality.run_fold("demo", tmp_path / "fold1", 1, "demo", {"EPOCHS": 2})
 
 
+def test_quality_names_the_folds_of_its_split(tmp_path):
+    """The report's "not yet" lists the split's own folds (three for the channel view), not
+    ``--folds``' default five."""
+    quality = load("quality")
+    pd.DataFrame({"topic_id": list("abcde"), "fold": [-1, 0, 2, 1, 0]}).to_csv(
+        tmp_path / "folds.csv", index=False)
+    assert quality.split_folds(tmp_path) == [0, 1, 2]
+
+
 def test_kept_fold_results_are_not_git_ignored():
     """``--keep`` folders are meant to be committed: none of their files may be git-ignored
     (the repository ignores ``*.csv`` elsewhere)."""
