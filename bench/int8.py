@@ -1,4 +1,4 @@
-"""int8 on a CPU, three ways beside float32: speed, agreement, recall and F2 on validation folds.
+"""int8 (three ways) and bfloat16 on a CPU beside float32: speed, agreement, recall and F2 on a fold.
 
     python bench/int8.py --data ../shared/data/minilecr --work /tmp/quality/fold0 --fold 0
 
@@ -12,7 +12,9 @@ of running the bi-encoder (and a cross-encoder, where the selected reranker is o
 - ``onnx int8``: :func:`utils.models.int8` as the suite runs it: ONNX Runtime's dynamic
   quantisation of the graph as exported;
 - ``onnx int8 fused``: :func:`utils.models.int8` with ``fuse=True``: ONNX Runtime's
-  transformer fusions (attention, layer norms, GELU), then the same quantisation.
+  transformer fusions (attention, layer norms, GELU), then the same quantisation;
+- ``bf16``: the weights in bfloat16, as notebook 06's ``BF16`` runs them (fast where the CPU
+  has bfloat16 units, Intel AMX; emulated and slow elsewhere).
 
 It measures the bi-encoder's texts per second on ``--sample`` content texts (best of two
 runs), the cosine of each text's vector with its float32 vector (mean and minimum), the
@@ -20,7 +22,8 @@ bi-encoder's recall@50 on the fold's validation topics (same-language search), a
 whole path's F2 (:func:`utils.predict.predict`, every content text embedded by the variant).
 Notebook 05 tuned the saved post-processing on these topics, so the F2 column is in sample:
 read only its difference with fp32 (the same rule for every variant). ``--speed-only``
-measures the texts per second and the agreement alone (a few minutes).
+measures the texts per second and the agreement alone (a few minutes); ``--ways`` runs some
+ways only (fp32, the reference, always first).
 """
 
 from __future__ import annotations
@@ -59,8 +62,14 @@ def torch_int8(model):
     return model
 
 
+def bf16(model):
+    """The weights in bfloat16, in place."""
+    return model.to(torch.bfloat16)
+
+
 WAYS = {"fp32": None, "torch int8": torch_int8,  # bound now: the whole path's mock replaces models.int8
-        "onnx int8": models.int8, "onnx int8 fused": functools.partial(models.int8, fuse=True)}
+        "onnx int8": models.int8, "onnx int8 fused": functools.partial(models.int8, fuse=True),
+        "bf16": bf16}
 
 
 def best_of_two(fn) -> float:
@@ -79,11 +88,14 @@ def main(argv=None) -> None:
     parser.add_argument("--fold", type=int, default=0, help="its validation fold")
     parser.add_argument("--sample", type=int, default=2000, help="texts for speed and agreement")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=list(WAYS),
+                        help="the ways to run (fp32 always)")
     parser.add_argument("--speed-only", action="store_true",
                         help="texts per second and agreement only: no recall, no whole path")
     args = parser.parse_args(argv)
 
     work = Path(args.work)
+    models.set_cpu_bf16(False)  # each way converts float32 weights itself
     data = load_competition(args.data)
     requested = submission.requested_topics(data, "valid", load_folds(work), args.fold)
     retriever_dir, reranker_dir = paths.saved_models(work)
@@ -97,7 +109,7 @@ def main(argv=None) -> None:
           f"({type(pipeline.stage2).__name__}); {len(sample):,} texts for speed and agreement")
 
     rows, reference = {}, None
-    for name, convert in WAYS.items():
+    for name, convert in {n: w for n, w in WAYS.items() if n == "fp32" or n in args.ways}.items():
         model = models.load_bi_encoder(retriever_dir, pipeline.max_length)
         if convert is not None:
             model = convert(model)

@@ -20,14 +20,17 @@ column per variant:
   (:class:`utils.embcache.ContentCache`, float32 vectors of the fp32 variant) for all but
   N% of the content, a random N% being new to the cache (new items, changed texts):
   ``int8+cache10`` is a plausible hidden-test mix, ``cache0`` and ``cache100`` the bounds;
-- ``fp32+cacheN``: the same in float32, notebook 06's CPU default (``INT8 = False``).
+- ``fp32+cacheN``: the same in float32 (notebook 06 with ``INT8 = False, BF16 = False``);
+- ``bf16``, ``bf16+cacheN``: the encoders in bfloat16 (notebook 06's ``BF16``, on by default
+  where the CPU has bfloat16 units, Intel AMX; emulated and slow elsewhere).
 
 The raw limit, in the same run: the bare transformer's forward pass (tokenise, then
 ``model(**batch)`` under ``torch.inference_mode``, no pooling or pipeline) over a sample of
 the same texts, in the same batches (sorted by length, as sentence-transformers sorts them),
 same batch size, max length and weights' type, alternating twice with the suite's own
 encode of that sample (the faster of each pair of runs kept): both encoders' float32
-throughput and the suite's as a ratio of the raw one, and the int8 encoders' throughput.
+throughput and the suite's as a ratio of the raw one, and the int8 and bfloat16 encoders'
+throughput.
 
 Models: ``--retriever`` and ``--reranker`` take folders from notebooks 03 and 05 (the
 reranker's saved recall settings, max length and post-processing then apply); without them
@@ -62,7 +65,8 @@ from utils.profiling import StageTimer, code_version, machine  # noqa: E402
 from utils.ranker import FeatureRanker  # noqa: E402
 from utils.text import text_frames  # noqa: E402
 
-VARIANTS = ["fp32", "int8", "fp32+cache10", "int8+cache0", "int8+cache10", "int8+cache100"]
+VARIANTS = ["fp32", "int8", "bf16", "fp32+cache10", "int8+cache0", "int8+cache10", "int8+cache100",
+            "bf16+cache10"]
 CACHE_DIR = "speed-cache"
 """Under WORK: the fp32 variant's content embeddings, and the cache variants' subsets."""
 
@@ -143,7 +147,7 @@ def main(argv=None) -> None:
                                            "MiniLM with a fresh head)")
     parser.add_argument("--variants", nargs="+", default=VARIANTS, metavar="VARIANT",
                         help=f"the variants to run, in this order ({', '.join(VARIANTS)}; any "
-                             "fp32+cacheN or int8+cacheN)")
+                             "fp32+cacheN, int8+cacheN or bf16+cacheN)")
     parser.add_argument("--k", type=int, help="candidates per topic (default: the reranker's "
                                               "recall settings, else 50)")
     parser.add_argument("--rerank-top-k", type=int, default=0,
@@ -161,10 +165,10 @@ def main(argv=None) -> None:
                         help="texts (and pairs) in the raw forward-pass comparison")
     parser.add_argument("--out", help="submission file (default: WORK/bench-submission.csv)")
     args = parser.parse_args(argv)
-    unknown = [v for v in args.variants if v not in ("fp32", "int8") and not re.fullmatch(
-        r"(fp32|int8)\+cache\d+", v)]
+    unknown = [v for v in args.variants if not re.fullmatch(r"(fp32|int8|bf16)(\+cache\d+)?", v)]
     if unknown:
-        parser.error(f"unknown variants {unknown}: choose among {VARIANTS} (any fp32+cacheN or int8+cacheN)")
+        parser.error(f"unknown variants {unknown}: choose among {VARIANTS} (any fp32, int8 or "
+                     "bf16 with +cacheN)")
 
     work = paths.work_dir(args.work)
     data_dir = Path(args.data) if args.data else paths.demo_dir(args.work, size="full")
@@ -191,6 +195,7 @@ def main(argv=None) -> None:
             made.recall = {**made.recall, "top_k": args.k}
         return made
 
+    models.set_cpu_bf16(False)  # each variant sets its own; float32 unless it says bf16
     first = pipeline(False)
     max_length = first.max_length
     content_text = text_frames(data, first.retriever_text)[1]["text"]
@@ -206,6 +211,7 @@ def main(argv=None) -> None:
     for variant in args.variants:
         print(f"\n== {variant}")
         int8, share = variant.startswith("int8"), new_share(variant)
+        models.set_cpu_bf16(variant.startswith("bf16"))
         if share is not None and len(full) == 0:
             print("no saved content embeddings: embedding the content in float32 first (not timed)")
             full.embed(models.load_bi_encoder(retriever_path, max_length), content_text, args.batch_size)
@@ -248,16 +254,22 @@ def main(argv=None) -> None:
     print(side.round(1).astype(object).where(side.notna(), "").to_string())
 
     # the raw limit, on a sample of the same texts: suite and raw alternate twice, best kept
+    models.set_cpu_bf16(False)
     stage2 = first.stage2
     trees = isinstance(stage2, FeatureRanker)
     bi = models.load_bi_encoder(retriever_path, max_length, dtype=models.inference_dtype())
     bi_int8 = models.int8(models.load_bi_encoder(retriever_path, max_length))
+    bi_bf16 = models.load_bi_encoder(retriever_path, max_length, dtype=torch.bfloat16)
     cross_int8 = None if trees else pipeline(True).stage2
+    models.set_cpu_bf16(True)
+    cross_bf16 = None if trees else pipeline(False).stage2
+    models.set_cpu_bf16(False)
     sample = content_text.sample(min(args.baseline_items, len(content_text)), random_state=0).tolist()
     encoders = {"bi-encoder (search.embed)": (
         len(sample), lambda: search.embed(bi, sample, args.batch_size),
         lambda: raw_forward(bi[0].auto_model, bi.tokenizer, sample, args.batch_size, max_length),
-        lambda: search.embed(bi_int8, sample, args.batch_size))}
+        lambda: search.embed(bi_int8, sample, args.batch_size),
+        lambda: search.embed(bi_bf16, sample, args.batch_size))}
     if not trees:
         topics_text, content_by_id = (frame.set_index("id")["text"]
                                       for frame in text_frames(data, first.reranker_text))
@@ -271,18 +283,21 @@ def main(argv=None) -> None:
             len(pairs), lambda: reranker.score(stage2, pairs, topics_text, content_by_id, config),
             lambda: raw_forward(stage2.model, stage2.tokenizer, list(zip(first_texts, second_texts)),
                                 config.eval_batch_size, config.max_length),
-            lambda: reranker.score(cross_int8, pairs, topics_text, content_by_id, config))
-    best = {name: [min(times) for times in zip(*[(timed(suite), raw(), timed(quantised))
+            lambda: reranker.score(cross_int8, pairs, topics_text, content_by_id, config),
+            lambda: reranker.score(cross_bf16, pairs, topics_text, content_by_id, config))
+    best = {name: [min(times) for times in zip(*[(timed(suite), raw(), timed(quantised), timed(half))
                                                 for _ in range(2)])]
-            for name, (_, suite, raw, quantised) in encoders.items()}
+            for name, (_, suite, raw, quantised, half) in encoders.items()}
     ratios = pd.DataFrame({
         "items": [n for n, *_ in encoders.values()],
         "suite items/s": [n / best[name][0] for name, (n, *_) in encoders.items()],
         "raw forward items/s": [n / best[name][1] for name, (n, *_) in encoders.items()],
         "int8 items/s": [n / best[name][2] for name, (n, *_) in encoders.items()],
+        "bf16 items/s": [n / best[name][3] for name, (n, *_) in encoders.items()],
     }, index=list(encoders))
     ratios["suite / raw"] = ratios["suite items/s"] / ratios["raw forward items/s"]
     ratios["int8 / suite"] = ratios["int8 items/s"] / ratios["suite items/s"]
+    ratios["bf16 / suite"] = ratios["bf16 items/s"] / ratios["suite items/s"]
     print(ratios.round(2).to_string())
     print("command: python " + " ".join([os.path.relpath(__file__), *(argv or sys.argv[1:])]))
 

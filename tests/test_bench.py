@@ -30,7 +30,7 @@ def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
         trees = FeatureRanker.fit(recalled[0], recalled[1], RankerConfig(max_iter=5, min_samples_leaf=5))
         models = ["--reranker", str(reranker.save(trees, tmp_path / "features", trees.config,
                                                   PostProcess(0.5)))]
-    variants = ["fp32", "int8+cache10"] if stage2 == "cross-encoder" else ["fp32+cache0"]
+    variants = ["fp32", "int8+cache10", "bf16"] if stage2 == "cross-encoder" else ["fp32+cache0"]
     load("speed").main(["--data", str(tiny_dir), "--work", str(tmp_path), "--topics", "12",
                         "--content", "120", "--k", "5", "--rerank-top-k", "3",
                         "--baseline-items", "16", "--out", str(out), "--variants", *variants,
@@ -38,7 +38,7 @@ def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
     printed = capsys.readouterr().out
     for stage in ("machine:", "load the models", "TF-IDF search", "embed content", "embed topics",
                   "dense search", "fuse", "rerank", "post-process", "check", "write",
-                  "load the content embeddings", "total (min)", "suite / raw", "int8 / suite",
+                  "load the content embeddings", "total (min)", "suite / raw", "int8 / suite", "bf16 / suite",
                   *(f"== {v}" for v in variants)):
         assert stage in printed, stage
     assert ("cross-encoder (reranker.score)" in printed) == (stage2 == "cross-encoder")

@@ -11,9 +11,12 @@ from utils import models, reranker, retriever, search
 from utils.folds import make_folds, split_topics
 
 
-def test_the_inference_dtype_follows_the_device():
-    assert models.inference_dtype("cuda:0") == torch.float16
-    assert models.inference_dtype("cpu") == torch.float32
+def test_the_inference_dtype_follows_the_device(monkeypatch):
+    for choice in ("auto", True, False):
+        monkeypatch.setattr(models, "CPU_BF16", choice)
+        assert models.inference_dtype("cuda:0") == torch.float16
+        assert models.inference_dtype("cuda:0", int8=True) == torch.float16
+    assert models.inference_dtype("cpu") == torch.float32  # False, the last choice
 
 
 def test_half_precision_embeddings_find_the_same_candidates(frames):

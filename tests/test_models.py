@@ -1,4 +1,4 @@
-"""int8 inference on a CPU (ONNX Runtime) against float32, and its fallbacks."""
+"""int8 (ONNX Runtime) and bfloat16 inference on a CPU against float32, and their fallbacks."""
 
 import numpy as np
 import pytest
@@ -75,3 +75,56 @@ def test_missing_int8_packages_install_from_the_wheels(monkeypatch, tmp_path):
     assert not calls  # no wheels: nothing to install from, the caller falls back
     assert versions.ensure_present(versions.INT8_PACKAGES, tmp_path, run=pip) == []
     assert calls[0][-1] == "onnxruntime" and "--no-index" in calls[0]
+
+
+def test_bf16_on_a_cpu_is_a_choice_and_int8_loads_float32(monkeypatch):
+    monkeypatch.setattr(models, "CPU_BF16", False)
+    assert models.inference_dtype("cpu") == torch.float32
+    assert models.set_cpu_bf16(True) is True
+    assert models.inference_dtype("cpu") == torch.bfloat16
+    assert models.inference_dtype("cpu", int8=True) == torch.float32  # int8 quantises float32
+    assert models.set_cpu_bf16("auto") == models.bf16_native()
+    with pytest.raises(ValueError, match="BF16 must be"):
+        models.set_cpu_bf16("yes")
+
+
+def test_bf16_bi_encoder_finds_the_float32_candidates(frames, monkeypatch):
+    """``load_for_inference`` under BF16: bfloat16 weights, float32 unit vectors within a
+    rounding of float32's, the same top 5 but for near-ties."""
+    _, _, queries, content = frames
+    corpus = content[content["language"].isin(set(queries["language"]))]
+    found = {}
+    for bf16 in (False, True):
+        monkeypatch.setattr(models, "CPU_BF16", bf16)
+        model = models.load_for_inference(retriever.base_model_path(), 32)
+        assert next(model.parameters()).dtype == (torch.bfloat16 if bf16 else torch.float32)
+        q, c = search.embed(model, queries["text"]), search.embed(model, corpus["text"])
+        assert c.dtype == np.float32 and np.allclose(np.linalg.norm(c, axis=1), 1, atol=1e-3)
+        found[bf16] = (c, search.search(queries, q, corpus, c, k=5))
+    cosine = (found[False][0] * found[True][0]).sum(axis=1)
+    assert cosine.min() > 0.999
+    lists = [f[1].groupby("topic_id")["content_id"].agg(set) for f in found.values()]
+    overlap = [len(a & b) / len(a) for a, b in zip(lists[0], lists[1])]
+    assert np.mean(overlap) >= 0.9
+
+
+def test_bf16_cross_encoder_scores_agree(frames, tmp_path, monkeypatch):
+    """A saved cross-encoder, loaded by ``reranker.load`` under BF16, scores in bfloat16 and
+    returns float32 scores close to float32's."""
+    from utils.postprocess import PostProcess
+
+    data, topics, queries, content = frames
+    pairs = data.links[data.links["topic_id"].isin(queries["id"])].head(16).assign(rank=1)
+    config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
+    torch.manual_seed(0)
+    reranker.save(models.load_cross_encoder(retriever.base_model_path(), 48), tmp_path, config,
+                  PostProcess())
+    scores = {}
+    for bf16 in (False, True):
+        monkeypatch.setattr(models, "CPU_BF16", bf16)
+        model, _, _ = reranker.load(tmp_path)
+        assert next(model.model.parameters()).dtype == (torch.bfloat16 if bf16 else torch.float32)
+        scores[bf16] = reranker.score(model, pairs, topics.set_index("id")["text"],
+                                      content.set_index("id")["text"], config)["score"].to_numpy()
+    assert scores[True].dtype == np.float32
+    assert np.abs(scores[False] - scores[True]).max() < 0.02  # an untrained head: no ranking

@@ -374,9 +374,10 @@ def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys
 
 
 def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, capsys):
-    """bench/int8.py runs float32, torch's and ONNX Runtime's int8 (as exported and fused) on
-    a trained fold folder: int8 vectors agree with float32, and the whole path predicts with
-    each; ``--speed-only`` reports the speed and agreement alone."""
+    """bench/int8.py runs float32, torch's and ONNX Runtime's int8 (as exported and fused) and
+    bfloat16 on a trained fold folder: their vectors agree with float32, and the whole path
+    predicts with each; ``--speed-only`` reports the speed and agreement alone, ``--ways``
+    some ways only."""
     import importlib.util
 
     work, _ = pipeline
@@ -386,14 +387,20 @@ def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, ca
     spec.loader.exec_module(bench)
     bench.main(["--data", str(tiny_dir), "--work", str(work), "--fold", "0", "--sample", "40"])
     rows = {line.split("|")[1].strip(): line.split("|")[2:-1]
-            for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "int8" in line}
-    assert set(rows) == {"torch int8", "onnx int8", "onnx int8 fused"}
+            for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| ") and ("int8" in line or "bf16" in line)}
+    assert set(rows) == {"torch int8", "onnx int8", "onnx int8 fused", "bf16"}
     for cells in rows.values():
         cosine_mean, f2 = float(cells[1]), float(cells[4])
         assert 0.9 < cosine_mean <= 1.0001 and 0 < f2 <= 1
-    bench.main(["--data", str(tiny_dir), "--work", str(work), "--speed-only", "--sample", "40"])
-    header = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| |")]
-    assert header == ["| | texts/s | cosine mean | cosine min | speed-up |"]
+    assert float(rows["bf16"][1]) > 0.999
+    bench.main(["--data", str(tiny_dir), "--work", str(work), "--speed-only", "--sample", "40",
+                "--ways", "bf16"])
+    printed = capsys.readouterr().out.splitlines()
+    assert [line for line in printed if line.startswith("| |")] == [
+        "| | texts/s | cosine mean | cosine min | speed-up |"]
+    assert [line.split("|")[1].strip() for line in printed if line.startswith("| ") and
+            not line.startswith("| |")] == ["fp32", "bf16"]
 
 
 def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):

@@ -5,7 +5,8 @@ One place for what the retriever, candidate recall and the reranker share:
 - ``load_bi_encoder`` / ``load_cross_encoder``: sentence-transformers models from a folder
   (offline) or a hub id, weights cast to a given type (float32 to train: full-precision
   master weights under mixed precision, even from a checkpoint saved in half precision);
-- ``inference_dtype``: float16 on a CUDA device, float32 on a CPU;
+- ``inference_dtype``: float16 on a CUDA device; on a CPU bfloat16 where it runs natively
+  (Intel AMX: ``bf16_native``; ``set_cpu_bf16`` overrides), else float32;
 - ``trainer_precision``: the Trainer's mixed-precision arguments for a config's choice;
 - ``int8``: on a CPU, the encoder's transformer runs in ONNX Runtime with int8 weights
   (exported with ``torch.onnx.export``, quantised by ``onnxruntime.quantization``'s
@@ -13,7 +14,7 @@ One place for what the retriever, candidate recall and the reranker share:
   norms and GELU with ONNX Runtime's transformer optimiser); tokenising, pooling and the head stay
   sentence-transformers' own, so ``encode`` and ``predict`` are unchanged;
 - ``for_inference``: a model loaded to predict with: float16 on a GPU, int8 on a CPU when
-  asked, float32 otherwise (``load_for_inference``: a bi-encoder loaded so).
+  asked, else ``inference_dtype``'s (``load_for_inference``: a bi-encoder loaded so).
 
 sentence-transformers' own ONNX backend needs ``optimum``, whose releases pin transformers
 4.x; this suite runs transformers 5, hence the export here.
@@ -56,11 +57,56 @@ def load_cross_encoder(path, max_length: int = 128, device: str | None = None,
                             model_kwargs={"dtype": dtype})
 
 
-def inference_dtype(device: str | None = None) -> torch.dtype:
-    """The weights' type for inference: float16 on a CUDA device (embeddings are returned as
-    float32 all the same), float32 on a CPU."""
+CPU_BF16: bool | str = "auto"
+"""Inference in bfloat16 on a CPU: "auto" where the CPU has bfloat16 matrix units
+(:func:`bf16_native`), True always, False never (float32). Notebooks 04 and 06 set it from
+their ``BF16`` (:func:`set_cpu_bf16`)."""
+
+
+def bf16_native() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (Intel AMX tiles), where torch runs a
+    MiniLM several times faster in bfloat16 than in float32. Elsewhere bfloat16 is emulated,
+    and slower than float32."""
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private; absent: not known
+    try:
+        return bool(check and check())
+    except RuntimeError:
+        return False
+
+
+def set_cpu_bf16(choice: bool | str) -> bool:
+    """Sets :data:`CPU_BF16` ("auto", True or False); returns whether a CPU now infers in
+    bfloat16."""
+    global CPU_BF16
+    if choice not in ("auto", True, False):
+        raise ValueError(f"BF16 must be 'auto', True or False, not {choice!r}")
+    CPU_BF16 = choice
+    return cpu_bf16()
+
+
+def cpu_bf16() -> bool:
+    """Whether inference on a CPU runs in bfloat16 (:data:`CPU_BF16`)."""
+    return bf16_native() if CPU_BF16 == "auto" else bool(CPU_BF16)
+
+
+def inference_dtype(device: str | None = None, int8: bool = False) -> torch.dtype:
+    """The weights' type for inference (embeddings and scores are returned as float32 all the
+    same): float16 on a CUDA device; on a CPU float32 for ``int8`` (:func:`int8` quantises
+    float32 weights), else bfloat16 if :func:`cpu_bf16`, else float32."""
     cuda = device.startswith("cuda") if device else torch.cuda.is_available()
-    return torch.float16 if cuda else torch.float32
+    if cuda:
+        return torch.float16
+    return torch.bfloat16 if cpu_bf16() and not int8 else torch.float32
+
+
+def precision_name(int8: bool = False) -> str:
+    """What inference runs in here, in words (notebook 06's printout)."""
+    if torch.cuda.is_available():
+        return "float16 (GPU)"
+    if int8:
+        return "int8 (ONNX Runtime)"
+    return ("bfloat16" + (" (the CPU's AMX units)" if bf16_native() else " (emulated: slower)")
+            if cpu_bf16() else "float32")
 
 
 def trainer_precision(choice: str) -> dict:
@@ -185,13 +231,15 @@ def int8(model, threads: int | None = None, fuse: bool = False):
 
 def load_for_inference(path, max_length: int = 64, int8_on_cpu: bool = False) -> SentenceTransformer:
     """A bi-encoder loaded to embed with: float16 weights on a GPU, int8 on a CPU with
-    ``int8_on_cpu`` (:func:`for_inference`), float32 otherwise."""
-    return for_inference(load_bi_encoder(path, max_length, dtype=inference_dtype()), int8_on_cpu)
+    ``int8_on_cpu`` (:func:`for_inference`), else :func:`inference_dtype`'s."""
+    return for_inference(load_bi_encoder(path, max_length, dtype=inference_dtype(int8=int8_on_cpu)),
+                         int8_on_cpu)
 
 
 def for_inference(model, int8_on_cpu: bool = False):
     """``model`` as loaded for prediction (:func:`inference_dtype` already applied): on a
-    CPU with ``int8_on_cpu``, run in int8 (:func:`int8`); on a GPU unchanged (float16)."""
+    CPU with ``int8_on_cpu``, run in int8 (:func:`int8`, from float32 weights); otherwise
+    unchanged."""
     if int8_on_cpu and model.device.type == "cpu":
         return int8(model)
     return model

@@ -25,15 +25,18 @@ order, not by float noise: the same topic gets the same top ``k``, embedded in a
 
 
 def embed(model, texts, batch_size: int = 128, show_progress_bar: bool = False) -> np.ndarray:
-    """L2-normalised float32 embeddings of ``texts`` (a list or Series), in input order.
+    """L2-normalised float32 embeddings of ``texts`` (a list or Series), in input order,
+    whatever the model's weights' type.
 
     Each distinct text is embedded once, so identical texts (an item copied into several
     channels) get identical vectors: their scores tie exactly, and :func:`with_ranks` orders
     them by id, never by the float noise of the batch each copy happened to be in."""
     inverse, unique = pd.factorize(pd.Series(list(texts), dtype=object))  # no fixed-width copy
-    vectors = model.encode(list(unique), batch_size=batch_size, normalize_embeddings=True,
-                           convert_to_numpy=True, show_progress_bar=show_progress_bar)
-    return np.asarray(vectors, dtype=np.float32)[inverse]
+    vectors = np.asarray(model.encode(list(unique), batch_size=batch_size, convert_to_numpy=True,
+                                      show_progress_bar=show_progress_bar), dtype=np.float32)
+    # normalised in float32: a model run in bfloat16 or float16 would round its own norms
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors[inverse]
 
 
 def search(queries: pd.DataFrame, query_emb: np.ndarray, corpus: pd.DataFrame,
