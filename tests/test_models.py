@@ -108,23 +108,14 @@ def test_bf16_bi_encoder_finds_the_float32_candidates(frames, monkeypatch):
     assert np.mean(overlap) >= 0.9
 
 
-def test_bf16_cross_encoder_scores_agree(frames, tmp_path, monkeypatch):
-    """A saved cross-encoder, loaded by ``reranker.load`` under BF16, scores in bfloat16 and
-    returns float32 scores close to float32's."""
+def test_bf16_leaves_a_saved_cross_encoder_in_float32(tmp_path, monkeypatch):
+    """BF16 is the bi-encoders': a cross-encoder's tuned thresholds on probabilities were not
+    checked in bfloat16, so ``reranker.load`` keeps it in float32 on a CPU."""
     from utils.postprocess import PostProcess
 
-    data, topics, queries, content = frames
-    pairs = data.links[data.links["topic_id"].isin(queries["id"])].head(16).assign(rank=1)
     config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
-    torch.manual_seed(0)
     reranker.save(models.load_cross_encoder(retriever.base_model_path(), 48), tmp_path, config,
                   PostProcess())
-    scores = {}
-    for bf16 in (False, True):
-        monkeypatch.setattr(models, "CPU_BF16", bf16)
-        model, _, _ = reranker.load(tmp_path)
-        assert next(model.model.parameters()).dtype == (torch.bfloat16 if bf16 else torch.float32)
-        scores[bf16] = reranker.score(model, pairs, topics.set_index("id")["text"],
-                                      content.set_index("id")["text"], config)["score"].to_numpy()
-    assert scores[True].dtype == np.float32
-    assert np.abs(scores[False] - scores[True]).max() < 0.02  # an untrained head: no ranking
+    monkeypatch.setattr(models, "CPU_BF16", True)
+    model, _, _ = reranker.load(tmp_path)
+    assert next(model.model.parameters()).dtype == torch.float32

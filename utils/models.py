@@ -58,7 +58,7 @@ def load_cross_encoder(path, max_length: int = 128, device: str | None = None,
 
 
 CPU_BF16: bool | str = "auto"
-"""Inference in bfloat16 on a CPU: "auto" where the CPU has bfloat16 matrix units
+"""The bi-encoders' inference in bfloat16 on a CPU: "auto" where the CPU has bfloat16 matrix units
 (:func:`bf16_native`), True always, False never (float32). Notebooks 04 and 06 set it from
 their ``BF16`` (:func:`set_cpu_bf16`)."""
 
@@ -89,14 +89,17 @@ def cpu_bf16() -> bool:
     return bf16_native() if CPU_BF16 == "auto" else bool(CPU_BF16)
 
 
-def inference_dtype(device: str | None = None, int8: bool = False) -> torch.dtype:
+def inference_dtype(device: str | None = None, int8: bool = False,
+                    cpu_bf16_ok: bool = True) -> torch.dtype:
     """The weights' type for inference (embeddings and scores are returned as float32 all the
     same): float16 on a CUDA device; on a CPU float32 for ``int8`` (:func:`int8` quantises
-    float32 weights), else bfloat16 if :func:`cpu_bf16`, else float32."""
+    float32 weights), else bfloat16 if :func:`cpu_bf16` and ``cpu_bf16_ok``, else float32.
+    Cross-encoders pass ``cpu_bf16_ok=False``: their tuned thresholds on probabilities were
+    not checked in bfloat16 (docs/RESULTS.md checks the bi-encoder)."""
     cuda = device.startswith("cuda") if device else torch.cuda.is_available()
     if cuda:
         return torch.float16
-    return torch.bfloat16 if cpu_bf16() and not int8 else torch.float32
+    return torch.bfloat16 if cpu_bf16() and cpu_bf16_ok and not int8 else torch.float32
 
 
 def precision_name(int8: bool = False) -> str:
@@ -105,8 +108,8 @@ def precision_name(int8: bool = False) -> str:
         return "float16 (GPU)"
     if int8:
         return "int8 (ONNX Runtime)"
-    return ("bfloat16" + (" (the CPU's AMX units)" if bf16_native() else " (emulated: slower)")
-            if cpu_bf16() else "float32")
+    return ("bfloat16 bi-encoder" + (" (the CPU's AMX units)" if bf16_native() else
+                                     " (emulated: slower)") if cpu_bf16() else "float32")
 
 
 def trainer_precision(choice: str) -> dict:
