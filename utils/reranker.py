@@ -294,7 +294,8 @@ def load(folder, device: str | None = None, int8: bool = False
         config = RankerConfig.from_dict(saved)
         return FeatureRanker.load(folder, config), config, rule
     config = RerankerConfig.from_dict(saved)
-    model = load_cross_encoder(folder, config.max_length, device, inference_dtype(device, int8, cpu_bf16_ok=False))
+    dtype = inference_dtype(device, int8, cpu_bf16_ok=False)  # BF16 is the bi-encoders'
+    model = load_cross_encoder(folder, config.max_length, device, dtype)
     return for_inference(model, int8), config, rule
 
 
