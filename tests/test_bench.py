@@ -173,6 +173,7 @@ def test_cache_precision_benchmark_smoke(tiny_dir, capsys):
                                   "--k", "5", "--max-length", "32"])
     out = capsys.readouterr().out
     assert "| float16, read back |" in out and "| float32 cache, half the texts fresh |" in out
+    assert "| bfloat16 queries and fresh texts, float32 cache of half |" in out and "recall@5" in out
 
 
 def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):

@@ -17,6 +17,12 @@ A vector is keyed by a hash of the exact text the model reads and the model's ma
 the cache as a whole by a hash of the model's weights (:func:`model_id`). A text built with
 other ``TextConfig`` settings is another text, so it misses; a cache saved for other weights
 (retrained, or halved by ``utils.package --half``) is not used at all.
+
+The precision the weights ran in (float32, float16 on a GPU, bfloat16 on a CPU with AMX:
+:func:`utils.models.inference_dtype`) is deliberately not part of the key: the cache is
+mostly made on one machine and used on another, and a mix of float32 vectors with bfloat16
+queries and fresh texts moves the candidates no more than bfloat16 alone does
+(``bench/cache_precision.py``; docs/RESULTS.md).
 """
 
 from __future__ import annotations
