@@ -34,7 +34,10 @@ The variants:
   (:func:`utils.tuning.chosen_on`); ``rule from training and validation topics``: chosen on
   both, the validation part cross-fitted as for the others (``crossfit(extra=...)``);
   ``rule from split training and validation topics``: the same with the training topics of
-  the split categories only.
+  the split categories only;
+- ``trees: <settings>``: notebook 05's ranker with other tree settings (:data:`TREES`): the
+  defaults were picked when stage 2 trained on the split topics alone (about 15,600
+  candidates); it now trains on every category's out-of-fold topics, several times as many.
 """
 
 from __future__ import annotations
@@ -56,6 +59,17 @@ from utils.ranker import GROUPS, FeatureRanker, RankerConfig  # noqa: E402
 
 NEW_GROUPS = ("topic's range", "category", "titles", "second degree", "link counts", "sibling counts")
 """The feature groups added after 4bbb91c (and kept: text lengths were dropped)."""
+
+TREES = {"600 iterations, rate 0.05, 15 leaves, 50 per leaf":
+         {"max_iter": 600, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 50},
+         "300 iterations, rate 0.05, 15 leaves, 100 per leaf":
+         {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 100},
+         "1000 iterations, rate 0.03, 31 leaves, 100 per leaf":
+         {"max_iter": 1000, "learning_rate": 0.03, "max_leaf_nodes": 31, "min_samples_leaf": 100},
+         "600 iterations, rate 0.02, 7 leaves, 100 per leaf":
+         {"max_iter": 600, "learning_rate": 0.02, "max_leaf_nodes": 7, "min_samples_leaf": 100}}
+"""Tree settings tried beside the default (``RankerConfig``: 300 iterations, rate 0.02, 7 leaves,
+100 per leaf)."""
 
 
 def variants(split_categories: list[str], categories=None, rule_topics=None) -> dict[str, dict]:
@@ -93,6 +107,8 @@ def variants(split_categories: list[str], categories=None, rule_topics=None) -> 
                                                          "tune": ("channel", None, True)}
     found["rule from split training and validation topics"] = {
         "categories": categories, "tune": ("channel", split_categories, True)}
+    found.update({f"trees: {label}": {"config": trees, "categories": categories}
+                  for label, trees in TREES.items()})
     return found
 
 
