@@ -21,7 +21,8 @@ other ``TextConfig`` settings is another text, so it misses; a cache saved for o
 The precision the weights ran in (float32, float16 on a GPU, bfloat16 on a CPU with AMX:
 :func:`utils.models.inference_dtype`) is deliberately not part of the key: the cache is
 mostly made on one machine and used on another, and a mix of float32 vectors with bfloat16
-queries and fresh texts moves the candidates no more than bfloat16 alone does
+queries and fresh texts moves the candidates about as much as bfloat16 alone does,
+at the same recall
 (``bench/cache_precision.py``; docs/RESULTS.md).
 """
 
