@@ -80,8 +80,9 @@ CHAPTER = r"^\s*(\d+)[.:)\s-]"
 class RankerConfig:
     """Settings of the gradient-boosted ranker (scikit-learn's names). The defaults, small
     trees and a slow rate, won among the settings tried on mini-LECR's validation folds,
-    where deeper or longer-trained trees overfit (docs/RESULTS.md, "Stage 2 from recall's
-    features")."""
+    where deeper or longer-trained trees overfit; trained on many channels' topics, larger
+    trees still carried worse to a held-out channel (docs/RESULTS.md, "Stage 2 from recall's
+    features" and "The ranker's tree settings")."""
 
     max_iter: int = 300
     """Boosting iterations (all of them: no early stopping on a random split of the rows,
