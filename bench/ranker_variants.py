@@ -109,9 +109,6 @@ def variants(split_categories: list[str], categories=None, rule_topics=None) -> 
         "categories": categories, "tune": ("channel", split_categories, True)}
     found.update({f"trees: {label}": {"config": trees, "categories": categories}
                   for label, trees in TREES.items()})
-    found["monotonic in the scores"] = {"config": {"monotonic": True}, "categories": categories}
-    found["monotonic, 600 iterations, 15 leaves"] = {
-        "config": {"monotonic": True, "max_iter": 600, "max_leaf_nodes": 15}, "categories": categories}
     return found
 
 

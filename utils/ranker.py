@@ -72,13 +72,6 @@ GROUPS = {
 }
 """Named groups of :data:`FEATURES`, for ``RankerConfig(drop=GROUPS[...])`` and their
 measurement (``bench/ranker_variants.py``)."""
-MONOTONIC = ("mean_score", "tfidf_score", "retriever_score", "zero_shot_score", "neighbours_score",
-             "votes", "retriever_gap", "retriever_ratio", "tfidf_gap", "zero_shot_gap", "mean_gap",
-             "item_gap")
-"""Features the probability may only rise with, under ``RankerConfig(monotonic=True)``: the
-scores, the votes and the gaps to the topic's and the item's best (a missing value, which
-reads as lowest, stays lowest). Ranks are left free: missing, they read as lowest too, which
-for a rank is the best."""
 CHAPTER = r"^\s*(\d+)[.:)\s-]"
 """A title's leading number (``3: Fractions``, ``3.2 Decimals``): its chapter."""
 
@@ -104,10 +97,6 @@ class RankerConfig:
     predictions of the training candidates, the folds grouped by channel (scikit-learn's
     ``CalibratedClassifierCV``), so that a probability means the same on a channel the ranker
     never saw (the order within a topic does not change)."""
-    monotonic: bool = False
-    """Constrain the probability to rise with each of :data:`MONOTONIC` (scikit-learn's
-    ``monotonic_cst``): trees that cannot learn a channel's quirk of its scores, so that
-    they may carry better to a channel they never saw."""
     drop: tuple[str, ...] = ()
     """Features of :data:`FEATURES` left out, e.g. ``GROUPS["frame"]`` (``("hub", "item_gap")``):
     a ranker whose scores do not depend on the frame of topics scored together (see the
@@ -254,8 +243,7 @@ def _estimator(config: RankerConfig) -> HistGradientBoostingClassifier:
         max_iter=config.max_iter, learning_rate=config.learning_rate,
         max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
         l2_regularization=config.l2_regularization, random_state=config.seed,
-        categorical_features=[name in CATEGORICAL for name in config.columns], early_stopping=False,
-        monotonic_cst=[int(name in MONOTONIC) for name in config.columns] if config.monotonic else None)
+        categorical_features=[name in CATEGORICAL for name in config.columns], early_stopping=False)
 
 
 def out_of_fold(candidates: pd.DataFrame, data, config: RankerConfig = RankerConfig(),
