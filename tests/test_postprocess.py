@@ -207,3 +207,10 @@ def test_a_rule_also_chosen_on_extra_topics_is_the_best_over_both():
         "top-k", ("m", "in-sample")] == pytest.approx(5 / 7)
     with pytest.raises(ValueError, match="same grid"):
         best_with(table, rule_table(*ranked(["e1"], 3), ["threshold"]))
+
+
+def test_the_top_k_floor_reaches_topics_with_dozens_of_links():
+    rows = [{"topic_id": t, "content_id": f"{t}-{i}", "score": 1.0 - 0.01 * i} for t in ("a", "b") for i in range(50)]
+    truth = {t: " ".join(f"{t}-{i}" for i in range(30)) for t in ("a", "b")}  # the best 30 of 50
+    rule, f2 = rule_table(pd.DataFrame(rows), truth, ["top-k"]).best()
+    assert rule.min_items == 30 and f2 == pytest.approx(1.0)

@@ -27,6 +27,11 @@ THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.98, 50), 2))
 """Absolute thresholds tried: fixed values (not the scores' quantiles), so that the same grid
 scores every fold and a rule chosen on some folds applies to another."""
 
+TOP_KS = (*range(1, 21), *range(25, 101, 5))
+"""The fixed numbers per topic the ``top-k`` family tries: every k to 20, then every fifth to
+100, so that the floor also fits curricula whose topics have dozens of links (a supplemental
+channel of mini-LECR averages 17 a topic, up to 95)."""
+
 FAMILIES: dict[str, list[dict]] = {
     "threshold": [{"relative": None, "fill": f} for f in (1, 2, 3)],
     "relative": [{"relative": r, "fill": f} for r in (0.5, 0.6, 0.7, 0.8, 0.9) for f in (1, 2, 3)],
@@ -34,7 +39,7 @@ FAMILIES: dict[str, list[dict]] = {
     "1st place": [{"gap": g, "item_gap": i} for g in (0.05, 0.1, 0.15, 0.25, 0.35)
                   for i in (None, 0.2, 0.4, 0.65)],
     "expected F2": [{"expected_f2": a, "threshold": None} for a in (0.5, 0.75, 1.0, 1.5, 2.0)],
-    "top-k": [{"min_items": k, "threshold": None} for k in range(1, 21)],
+    "top-k": [{"min_items": k, "threshold": None} for k in TOP_KS],
 }
 """The rule families :func:`rule_table` scores: each entry, with every threshold of
 :data:`THRESHOLDS` unless it sets ``threshold`` (None), is one rule. ``threshold``: an
