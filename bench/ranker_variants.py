@@ -74,10 +74,11 @@ TREES = {"600 iterations, rate 0.05, 15 leaves, 50 per leaf":
 
 def variants(split_categories: list[str], categories=None, rule_topics=None) -> dict[str, dict]:
     """``{name: {"config": RankerConfig settings, "categories": training topics' categories
-    (None: all), "families": rule families or None (notebook 05's), "tune": where else the
-    rule is chosen}}``; ``categories``: notebook 05's ``STAGE2_CATEGORIES``, ``rule_topics``
+    (None: all), "families": rule families or None (notebook 05's), "blends": the cosine's
+    weights or None (notebook 05's), "tune": where else the rule is chosen}}``; ``categories``: notebook 05's ``STAGE2_CATEGORIES``, ``rule_topics``
     its ``RULE_TRAINING_TOPICS`` (None: the rule chosen on validation topics alone)."""
     found = {"notebook 05": {"categories": categories}}
+    found["the ranker alone (no cosine blended in)"] = {"categories": categories, "blends": [0.0]}
     if rule_topics:
         found["notebook 05"]["tune"] = ("channel", rule_topics, True)
     found["rule from validation topics only"] = {"categories": categories}
@@ -135,13 +136,15 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
         training = candidates[candidates["topic_id"].isin(topics)]
         model = FeatureRanker.fit(training, data, settings)
         rules[name] = variant.get("families") or families
-        tables[name] = tuning.rule_table(model.score(valid, data), truth, rules[name], blends=blends)
+        tables[name] = tuning.rule_table(model.score(valid, data), truth, rules[name],
+                                         blends=variant.get("blends", blends))
         if variant.get("tune"):
             group_by, tune_categories, with_valid = variant["tune"]
             tune_topics = reranker.training_topics(candidates, folds, fold, categories=tune_categories,
                                                    topics=data.topics) & topics
             sources[name] = (stage2.training_rules(training, data, settings, tune_topics, rules[name],
-                                                   blends, group_by=group_by), with_valid)
+                                                   variant.get("blends", blends), group_by=group_by),
+                            with_valid)
     return tables, rules, sources
 
 
