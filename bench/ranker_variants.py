@@ -36,8 +36,10 @@ The variants:
   ``rule from split training and validation topics``: the same with the training topics of
   the split categories only;
 - ``trees: <settings>``: notebook 05's ranker with other tree settings (:data:`TREES`): the
-  defaults were picked when stage 2 trained on the split topics alone (about 15,600
-  candidates); it now trains on every category's out-of-fold topics, several times as many.
+  defaults were picked when stage 2 trained on the split topics alone; it now trains on
+  every category's out-of-fold topics, several times as many;
+- ``the ranker alone (no cosine blended in)``: notebook 05's ranker with the blend weight
+  fixed at 0, to see what the ranker itself carries to a held-out channel.
 """
 
 from __future__ import annotations
@@ -75,8 +77,9 @@ TREES = {"600 iterations, rate 0.05, 15 leaves, 50 per leaf":
 def variants(split_categories: list[str], categories=None, rule_topics=None) -> dict[str, dict]:
     """``{name: {"config": RankerConfig settings, "categories": training topics' categories
     (None: all), "families": rule families or None (notebook 05's), "blends": the cosine's
-    weights or None (notebook 05's), "tune": where else the rule is chosen}}``; ``categories``: notebook 05's ``STAGE2_CATEGORIES``, ``rule_topics``
-    its ``RULE_TRAINING_TOPICS`` (None: the rule chosen on validation topics alone)."""
+    weights or None (notebook 05's), "tune": where else the rule is chosen}}``;
+    ``categories``: notebook 05's ``STAGE2_CATEGORIES``, ``rule_topics`` its
+    ``RULE_TRAINING_TOPICS`` (None: the rule chosen on validation topics alone)."""
     found = {"notebook 05": {"categories": categories}}
     found["the ranker alone (no cosine blended in)"] = {"categories": categories, "blends": [0.0]}
     if rule_topics:
