@@ -23,7 +23,9 @@ of sample:
   precision and recall of notebook 05 (rule and model chosen on other topics of the fold),
   with the in-sample F2 beside it to show the optimism;
 - the same pipelines with the rule chosen on the *other folds'* topics and scored on the
-  fold's (on a split by channel: a rule that must transfer to a curriculum it never saw);
+  fold's (on a split by channel: a rule that must transfer to a curriculum it never saw): the
+  honest figure of notebook 05's ``RULE_FOLDS``, which chooses the submission's rule on every
+  fold's topics after a cross-validation;
 - the honest F2 of each selection rule family.
 
 ``--keep DIR`` copies each finished fold's figures (its few result tables, no model, under a
@@ -49,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from bench.tables import record_block  # noqa: E402
-from utils import paths, reranker, tuning  # noqa: E402
+from utils import paths, reranker, stage2, tuning  # noqa: E402
 from utils import run as runner  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
 
@@ -139,15 +141,8 @@ def transfer_tables(work: Path, folds: list[int]) -> dict[int, pd.DataFrame]:
         return {}
     tables = {}
     for fold in folds:
-        folder = work / f"fold{fold}" / "reranker"
-        scored = pd.read_parquet(folder / "scored_valid.parquet")
-        truth = pd.read_csv(folder / "valid_truth.csv", dtype=str)
-        chosen = json.loads((folder / reranker.SELECTED_FILE).read_text())
-        families, blends = chosen.get("rules"), chosen.get("blends", [0.0])
-        tables[fold] = tuning.stage1_tables(scored, truth, families)
-        for column in (c for c in scored.columns if c.startswith("score:")):
-            tables[fold][column.split(":", 1)[1]] = tuning.rule_table(
-                scored.assign(score=scored[column]), truth, families, blends=blends)
+        chosen = json.loads((work / f"fold{fold}" / "reranker" / reranker.SELECTED_FILE).read_text())
+        tables[fold] = stage2.fold_tables(work / f"fold{fold}", chosen.get("rules"), chosen.get("blends", [0.0]))
     found = tuning.transfer(tables).assign(pipeline=lambda t: t["model"].map(reranker.pipeline_name))
     return {fold: part.set_index("pipeline")[["f2", "precision", "recall"]]
             for fold, part in found.groupby("fold")}

@@ -374,6 +374,28 @@ def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys
     assert "| fusion |" in kept and "two stages: the selected reranker" in kept
 
 
+def test_reranker_notebook_also_chooses_the_rule_on_other_folds(pipeline, tiny_dir, tmp_path):
+    """05's RULE_FOLDS: another fold's run of 05 (here the pipeline's, fold 0) lends its
+    validation topics to every choice of the rule of fold 1's run."""
+    import shutil
+
+    from utils import reranker
+
+    work, _ = pipeline
+    other = tmp_path / "fold1"
+    other.mkdir()
+    for name in ("candidates.parquet", "candidates.json", "folds.csv"):
+        shutil.copy(work / name, other)
+    (other / "retriever").symlink_to(work / "retriever")
+    run.run(data=str(tiny_dir), work=other, only=["05"], log=lambda *_: None,
+            params={**TINY, "VALID_FOLD": 1, "BACKBONES": [], "RULE_TRAINING_TOPICS": None,
+                    "RULE_FOLDS": [str(work)]})
+    printed = "".join("".join(o.get("text", "")) for o in outputs(other / "notebooks" / "05_reranker.ipynb"))
+    assert re.search(r"the rules are also chosen on \d+ topics of 1 other fold", printed)
+    recorded = json.loads((other / "reranker" / reranker.SELECTED_FILE).read_text())
+    assert recorded["rule_folds"] == [str(work)] and recorded["name"] == "features"
+
+
 def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, capsys):
     """bench/int8.py runs float32, torch's and ONNX Runtime's int8 (as exported and fused) and
     bfloat16 on a trained fold folder: their vectors agree with float32, and the whole path

@@ -214,3 +214,24 @@ def test_the_top_k_floor_reaches_topics_with_dozens_of_links():
     truth = {t: " ".join(f"{t}-{i}" for i in range(30)) for t in ("a", "b")}  # the best 30 of 50
     rule, f2 = rule_table(pd.DataFrame(rows), truth, ["top-k"]).best()
     assert rule.min_items == 30 and f2 == pytest.approx(1.0)
+
+
+def test_joined_tables_choose_as_one_table_of_every_topic():
+    """Several folds' validation topics (one table each) join a choice as one table of them all."""
+    from utils.tuning import joined
+
+    def ranked(topics, links):
+        rows = [{"topic_id": t, "content_id": f"{t}-{i}", "score": 1.0 - 0.1 * i} for t in topics for i in range(5)]
+        return pd.DataFrame(rows), {t: " ".join(f"{t}-{i}" for i in range(links)) for t in topics}
+
+    table = rule_table(*ranked(["v1", "v2"], 1), ["top-k"])
+    one, two = rule_table(*ranked(["a1", "a2"], 3), ["top-k"]), rule_table(*ranked(["b1"], 3), ["top-k"])
+    both = joined([one, two])
+    assert both.topics.tolist() == ["a1", "a2", "b1"] and both.truths.tolist() == [3, 3, 3]
+    np.testing.assert_array_equal(both.f2(), np.concatenate([one.f2(), two.f2()], axis=1))
+    rule, f2 = best_with(table, both)  # top 3 (2 * 5/7 + 3) / 5 beats top 1 (2 + 3 * 5/13) / 5
+    assert rule.min_items == 3 and f2 == pytest.approx(5 / 7)
+    with pytest.raises(ValueError, match="more than one table"):
+        joined([one, one])
+    with pytest.raises(ValueError, match="same grid"):
+        joined([one, rule_table(*ranked(["c1"], 3), ["threshold"])])

@@ -116,3 +116,48 @@ def test_the_feature_rankers_rule_is_also_chosen_on_training_topics_scored_out_o
     one_channel = train[train["topic_id"].map(channel) == channel[train["topic_id"].iloc[0]]]
     assert stage2.training_rules(one_channel, data, config, chosen) is None
     assert stage2.training_rules(train, data, config, set()) is None
+
+
+def test_after_a_cross_validation_the_rule_is_also_chosen_on_the_other_folds_topics(recalled, tmp_path):
+    """Notebook 05's RULE_FOLDS: another fold's validation topics, scored by that fold's own
+    models as its run of 05 saved them, join every choice of each pipeline's rule."""
+    import pytest
+
+    from utils import tuning
+
+    candidates, data = recalled
+    parts = np.array_split(candidates["topic_id"].unique(), 3)
+    train, *valids = (candidates[candidates["topic_id"].isin(part)] for part in parts)
+    config = RankerConfig(max_iter=5, min_samples_leaf=5)
+    runs = {}
+    for fold, valid in enumerate(valids):
+        work = tmp_path / f"fold{fold}"
+        (work / "reranker").mkdir(parents=True)
+        truth = data.correlations[data.correlations["topic_id"].isin(valid["topic_id"])]
+        features = stage2.feature_ranker(train, valid, data, config, work, {"valid_fold": fold})
+        runs[fold] = (work, valid, truth, features)
+    other, other_valid, other_truth, other_features = runs[1]
+    stage2.select([other_features], other_valid, other_truth, other, rules=["top-k"], n_splits=3, n_repeats=1)
+
+    work, valid, truth, features = runs[0]
+    extra = stage2.other_folds([other], rules=["top-k"], exclude=set(valid["topic_id"]))
+    assert set(extra) == {"stage 1: fused list, top-k", "stage 1: retriever cosine", stage2.FEATURES}
+    assert set(extra[stage2.FEATURES].topics) == set(other_truth["topic_id"])
+    by_hand = tuning.rule_table(other_features.scored, other_truth, ["top-k"])
+    np.testing.assert_array_equal(extra[stage2.FEATURES].hits, by_hand.hits)
+    selection = stage2.select([features], valid, truth, work, rules=["top-k"], n_splits=3, n_repeats=1,
+                              extra=extra, rule_folds=[str(other)])
+    assert selection.rules[stage2.FEATURES] == tuning.best_with(selection.tables[stage2.FEATURES],
+                                                                extra[stage2.FEATURES])[0]
+    recorded = json.loads((work / "reranker" / reranker.SELECTED_FILE).read_text())
+    assert recorded["rule_folds"] == [str(other)]
+    # the fused top-k floor's k is chosen on the same topics
+    floor = tuning.stage1_tables(valid, truth, ["top-k"])["stage 1: fused list, top-k"]
+    honest = tuning.crossfit({"m": floor}, n_splits=3, n_repeats=1,
+                             extra={"m": extra["stage 1: fused list, top-k"]}).quality()["f2"]
+    assert selection.comparison.loc["stage 1: fused list, top-k", "honest f2"] == pytest.approx(honest)
+
+    with pytest.raises(ValueError, match="this fold's topics"):
+        stage2.other_folds([other], rules=["top-k"], exclude=set(other_valid["topic_id"]))
+    with pytest.raises(FileNotFoundError, match="RULE_FOLDS"):
+        stage2.other_folds([tmp_path / "fold2"], rules=["top-k"])

@@ -7,6 +7,8 @@
   topics, and its scores of the validation candidates;
 - :func:`training_rules`: the feature ranker's table of selection rules on training topics,
   from out-of-fold scores, so that its rule is also chosen on them (``select``'s ``extra``);
+- :func:`other_folds`: the rule tables of other validation folds' topics, from their own run
+  of notebook 05, so that after a cross-validation the rule is chosen on every fold's topics;
 - :func:`select`: each model's table of selection rules and the honest comparison
   (:func:`utils.tuning.compare`: the rule and the model chosen on other validation topics than
   those scored), beside stage 1 alone. Each model is saved with its own best rule, the best
@@ -139,6 +141,44 @@ def training_rules(train_candidates: pd.DataFrame, data, config: RankerConfig, t
     return tuning.rule_table(scored[scored["topic_id"].isin(topics)], links, rules, blends=blends)
 
 
+def fold_tables(folder, rules=None, blends=(0.0,)) -> dict[str, RuleTable]:
+    """The rule tables of another validation fold's topics, from what :func:`select` wrote in
+    its working folder ``folder`` (``reranker/scored_valid.parquet``, ``valid_truth.csv``):
+    stage 1's baselines and each stage-2 model it scored, each model's scores its own (trained
+    without that fold), with ``rules``' families at each weight of ``blends``. Given to
+    :func:`select` as ``extra`` (after a cross-validation, notebook 05's ``RULE_FOLDS``), the
+    fold's topics join every choice of the rule: the rule is then chosen on every fold's topics,
+    as ``bench/quality.py``'s report scores it when it chooses on the other folds."""
+    folder = Path(folder) / "reranker"
+    missing = [name for name in ("scored_valid.parquet", "valid_truth.csv") if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)}; RULE_FOLDS names the working "
+                                "folders of other validation folds, each run through notebook 05")
+    scored = pd.read_parquet(folder / "scored_valid.parquet")
+    truth = pd.read_csv(folder / "valid_truth.csv", dtype=str)
+    tables = tuning.stage1_tables(scored, truth, rules)
+    for column in (c for c in scored.columns if c.startswith("score:")):
+        tables[column.split(":", 1)[1]] = tuning.rule_table(scored.assign(score=scored[column]), truth, rules,
+                                                            blends=blends)
+    return tables
+
+
+def other_folds(folders, rules=None, blends=(0.0,), exclude=()) -> dict[str, RuleTable]:
+    """:func:`fold_tables` of each of ``folders`` joined (:func:`utils.tuning.joined`), per
+    pipeline that all of them scored; ``exclude``: the topics validated here, which no other
+    fold may hold (a folder of this very fold, named by mistake)."""
+    found = [fold_tables(folder, rules, blends) for folder in folders]
+    if not found:
+        return {}
+    for folder, tables in zip(folders, found):
+        again = set(next(iter(tables.values())).topics) & set(exclude)
+        if again:
+            raise ValueError(f"{folder}: validates {len(again)} of this fold's topics (e.g. "
+                             f"{sorted(again)[:2]}); RULE_FOLDS names other validation folds' folders")
+    names = [name for name in found[0] if all(name in tables for tables in found)]
+    return {name: tuning.joined(tables[name] for tables in found) for name in names}
+
+
 def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work, rules=None,
            blends=(0.0,), n_splits: int = 5, n_repeats: int = 5, cpu_top_ks=(),
            extra: dict[str, RuleTable] | None = None, **details) -> Selection:
@@ -153,27 +193,29 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
     ``valid_truth.csv`` and ``scored_valid.parquet`` (every model's scores, for
     ``bench/quality.py``'s transfer view). ``cpu_top_ks``: also score the selected
     cross-encoder when it reranks only the fused list's best R (notebook 06's CPU mode).
-    ``extra`` (``{model name: its rule table on other topics}``, :func:`training_rules`):
-    topics each choice of that model's rule is also made on, the saved rule included
-    (:func:`utils.tuning.compare`)."""
+    ``extra`` (``{model or stage-1 baseline: its rule table on other topics}``:
+    :func:`training_rules`, :func:`other_folds`): topics each choice of that pipeline's rule is
+    also made on, the saved rule included (:func:`utils.tuning.compare`)."""
     honest = {"n_splits": n_splits, "n_repeats": n_repeats}
     by_name = {model.name: model for model in models}
     tables = {name: tuning.rule_table(model.scored, truth, rules, blends=blends) for name, model in by_name.items()}
-    extra = {name: table for name, table in (extra or {}).items() if name in by_name}
-    chosen = tuning.compare(tables, extra=extra, **honest)
+    extra = extra or {}
+    chosen = tuning.compare(tables, extra={name: t for name, t in extra.items() if name in by_name}, **honest)
     best = chosen.loc["selected", "model"]
     for name, model in by_name.items():
         reranker.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
     reranker.select_for_submission(Path(work) / "reranker", best, by_name[best].folder.name,
                                    rules=rules, blends=blends, **details)
     baselines = tuning.stage1_tables(valid, truth, rules)
-    rows = [tuning.compare(baselines, **honest).drop(index="selected"), chosen]
+    baseline_extra = {name: t for name, t in extra.items() if name in baselines}
+    rows = [tuning.compare(baselines, extra=baseline_extra, **honest).drop(index="selected"), chosen]
     if not isinstance(by_name[best].model, FeatureRanker):  # it reads every candidate anyway
         rows += [_cut(by_name[best], chosen.loc[best, "rule"], truth, top_k, rules, blends, honest)
                  for top_k in cpu_top_ks]
     selection = Selection(
         best, pd.concat(rows).rename(index=reranker.pipeline_name).rename_axis("pipeline"),
-        tuning.by_family({**baselines, **tables}, extra=extra, **honest), tables,
+        tuning.by_family({**baselines, **tables}, extra={name: t for name, t in extra.items()
+                                                         if name in {**baselines, **tables}}, **honest), tables,
         {name: chosen.loc[name, "rule"] for name in by_name})
     _write(selection, by_name, valid, truth, Path(work) / "reranker")
     return selection

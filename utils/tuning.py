@@ -8,8 +8,9 @@ chosen on some topics and scored on others (repeated k-fold over the validation 
 since a choice among thousands of rules made on the topics it is scored on overstates what
 it does on new ones; :func:`compare` and :func:`by_family` put both side by side.
 :func:`chosen_on` scores a rule chosen on other topics altogether (the training topics'
-out-of-fold scores, :func:`utils.ranker.out_of_fold`), and ``crossfit(extra=...)`` adds such
-topics to every choice.
+out-of-fold scores, :func:`utils.ranker.out_of_fold`; other folds' validation topics), and
+``crossfit(extra=...)`` adds such topics to every choice (:func:`joined` puts several such
+tables together).
 """
 
 from __future__ import annotations
@@ -233,6 +234,24 @@ def crossfit(tables: dict[str, RuleTable], n_splits: int = 5, n_repeats: int = 5
         chosen = _quality(tables[name], int(np.argmax(means[name])), held)
         out.append(chosen.assign(repeat=i // parts, model=name))
     return CrossFit(pd.concat(out).set_index(["repeat", "topic_id"]).sort_index())
+
+
+def joined(tables) -> RuleTable:
+    """One table of every topic of ``tables`` (the same grid, different topics: e.g. several
+    folds' validation topics), as ``crossfit``'s and ``compare``'s ``extra`` take it."""
+    tables = list(tables)
+    if not tables:
+        raise ValueError("joined needs at least one rule table")
+    first = tables[0]
+    if any(not t.rules.equals(first.rules) for t in tables[1:]):
+        raise ValueError("joined needs tables scored with the same grid (families and blends)")
+    topics = first.topics.append([t.topics for t in tables[1:]])
+    if topics.has_duplicates:
+        raise ValueError(f"joined: topics in more than one table, e.g. "
+                         f"{topics[topics.duplicated()][:3].tolist()}: join the tables of different topics")
+    return RuleTable(first.rules, topics, *(np.concatenate([getattr(t, name) for t in tables], axis=-1)
+                                            for name in ("kept", "hits", "truths")),
+                     first.score, first.blend_with)
 
 
 def chosen_on(source: RuleTable, target: RuleTable) -> pd.Series:
