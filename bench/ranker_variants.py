@@ -39,9 +39,7 @@ The variants:
   defaults were picked when stage 2 trained on the split topics alone; it now trains on
   every category's out-of-fold topics, several times as many;
 - ``the ranker alone (no cosine blended in)``: notebook 05's ranker with the blend weight
-  fixed at 0, to see what the ranker itself carries to a held-out channel;
-- ``each training topic weighs the same``: ``RankerConfig(weigh_topics=True)``, a topic's
-  positives weighing one in all and its negatives one in all, as the mean F2 weighs topics.
+  fixed at 0, to see what the ranker itself carries to a held-out channel.
 """
 
 from __future__ import annotations
@@ -115,7 +113,6 @@ def variants(split_categories: list[str], categories=None, rule_topics=None) -> 
         "categories": categories, "tune": ("channel", split_categories, True)}
     found.update({f"trees: {label}": {"config": trees, "categories": categories}
                   for label, trees in TREES.items()})
-    found["each training topic weighs the same"] = {"config": {"weigh_topics": True}, "categories": categories}
     return found
 
 

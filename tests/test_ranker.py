@@ -159,19 +159,3 @@ def test_out_of_fold_scores_each_topic_with_a_ranker_that_never_saw_its_group(re
     assert channels["score"].between(0, 1).all()
     with pytest.raises(ValueError, match="group_by"):
         out_of_fold(candidates, data, config, group_by="language")
-
-
-def test_weighing_topics_gives_each_topic_s_positives_and_negatives_one_in_all(recalled):
-    """RankerConfig(weigh_topics=True): the mean F2 weighs topics alike, so does the loss."""
-    from utils.ranker import out_of_fold, topic_weights
-
-    hand = pd.DataFrame({"topic_id": ["a"] * 4 + ["b"] * 2, "label": [1, 1, 0, 0, 1, 0]})
-    # a: two positives of 1/2, two negatives of 1/2; b: one of each, 1; scaled to a mean of 1
-    np.testing.assert_allclose(topic_weights(hand), np.array([0.5, 0.5, 0.5, 0.5, 1, 1]) * 6 / 4)
-    candidates, data = recalled
-    config = RankerConfig(max_iter=5, min_samples_leaf=5, weigh_topics=True)
-    weighed = FeatureRanker.fit(candidates, data, config).score(candidates, data)["score"]
-    plain = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=5, min_samples_leaf=5)).score(
-        candidates, data)["score"]
-    assert weighed.between(0, 1).all() and not np.allclose(weighed, plain)
-    assert out_of_fold(candidates, data, config, group_by="topic", n_splits=3)["score"].between(0, 1).all()

@@ -82,7 +82,7 @@ class RankerConfig:
     trees and a slow rate, won among the settings tried on mini-LECR's validation folds,
     where deeper or longer-trained trees overfit; trained on many channels' topics, larger
     trees still carried worse to a held-out channel (docs/RESULTS.md, "Stage 2 from recall's
-    features" and "The ranker's tree settings")."""
+    features" and "The ranker's tree settings and loss weights")."""
 
     max_iter: int = 300
     """Boosting iterations (all of them: no early stopping on a random split of the rows,
@@ -97,10 +97,6 @@ class RankerConfig:
     predictions of the training candidates, the folds grouped by channel (scikit-learn's
     ``CalibratedClassifierCV``), so that a probability means the same on a channel the ranker
     never saw (the order within a topic does not change)."""
-    weigh_topics: bool = False
-    """Weigh each training topic the same, as the mean F2 does: a topic's positives weigh one
-    in all, and so do its negatives (without it, a topic with many links or candidates weighs
-    more)."""
     drop: tuple[str, ...] = ()
     """Features of :data:`FEATURES` left out, e.g. ``GROUPS["frame"]`` (``("hub", "item_gap")``):
     a ranker whose scores do not depend on the frame of topics scored together (see the
@@ -198,8 +194,7 @@ class FeatureRanker:
         if config.calibrate:
             estimator = _calibrated(estimator, candidates["topic_id"].map(
                 data.topics.set_index("id")["channel"]).to_numpy())
-        estimator.fit(found[config.columns], labels, sample_weight=topic_weights(candidates) if config.weigh_topics
-                      else None)
+        estimator.fit(found[config.columns], labels)
         return cls(estimator, config)
 
     def score(self, candidates: pd.DataFrame, data) -> pd.DataFrame:
@@ -232,14 +227,6 @@ class FeatureRanker:
                                     "with FEATURE_RANKER = True, or attach its output folder.")
         with open(path, "rb") as saved:
             return cls(pickle.load(saved), config)
-
-
-def topic_weights(candidates: pd.DataFrame) -> np.ndarray:
-    """Per candidate (labelled): 1 / its topic's positives for a positive, 1 / its topic's
-    negatives for a negative, scaled to a mean of 1 (``RankerConfig.weigh_topics``)."""
-    same = candidates.groupby(["topic_id", "label"])["label"].transform("size").to_numpy(float)
-    weights = 1.0 / same
-    return weights * len(weights) / weights.sum()
 
 
 def _without_empty(config: RankerConfig, found: pd.DataFrame) -> RankerConfig:
@@ -282,9 +269,8 @@ def out_of_fold(candidates: pd.DataFrame, data, config: RankerConfig = RankerCon
     found = features(candidates, data)
     config = _without_empty(config, found)
     estimator = make_pipeline(FunctionTransformer(_missing_as_lowest), _estimator(config))
-    weights = {"histgradientboostingclassifier__sample_weight": topic_weights(candidates)} if config.weigh_topics else None
     probability = cross_val_predict(estimator, found[config.columns], candidates["label"],
-                                    groups=groups, cv=GroupKFold(n_splits=n), params=weights,
+                                    groups=groups, cv=GroupKFold(n_splits=n),
                                     method="predict_proba")[:, 1]
     return candidates.assign(score=probability.astype("float32"))
 
