@@ -19,7 +19,9 @@ The variants:
   training topics of the split categories alone (stage 2's training topics before
   out-of-fold groups), of every category, of every category but ``source``;
 - ``calibrated across channels``: probabilities calibrated on out-of-fold predictions grouped
-  by channel (``RankerConfig.calibrate``);
+  by channel (``RankerConfig.calibrate``); ``calibrated, rules: relative and expected F2``: the
+  same, the expected F2 (which reads the scores as probabilities) offered beside the relative
+  rule;
 - ``without second degree and link counts``: none of the features read from the links of
   known topics alike (the nearest ones, those of the same title, text or parent), as notebook
   04 with ``NEIGHBOURS = 0`` and ``LINK_COUNTS = False`` leaves them; ``without them, ...``:
@@ -91,6 +93,8 @@ def variants(split_categories: list[str], categories=None, rule_topics=None) -> 
     found["trained on every category"] = {"categories": None}
     found["trained without source"] = {"categories": ["aligned", "supplemental"]}
     found["calibrated across channels"] = {"config": {"calibrate": True}, "categories": categories}
+    found["calibrated, rules: relative and expected F2"] = {"config": {"calibrate": True}, "categories": categories,
+                                                            "families": ["relative", "expected F2"]}
     local = GROUPS["second degree"] + GROUPS["link counts"] + GROUPS["sibling counts"]
     found["without second degree and link counts"] = {"config": {"drop": local}, "categories": categories}
     found["without second degree, on split topics only"] = {
