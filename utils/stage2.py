@@ -199,23 +199,23 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
     honest = {"n_splits": n_splits, "n_repeats": n_repeats}
     by_name = {model.name: model for model in models}
     tables = {name: tuning.rule_table(model.scored, truth, rules, blends=blends) for name, model in by_name.items()}
-    extra = extra or {}
-    chosen = tuning.compare(tables, extra={name: t for name, t in extra.items() if name in by_name}, **honest)
+    def extra_of(names):  # the extra tables of these pipelines
+        return {name: table for name, table in (extra or {}).items() if name in names}
+
+    chosen = tuning.compare(tables, extra=extra_of(by_name), **honest)
     best = chosen.loc["selected", "model"]
     for name, model in by_name.items():
         reranker.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
     reranker.select_for_submission(Path(work) / "reranker", best, by_name[best].folder.name,
                                    rules=rules, blends=blends, **details)
     baselines = tuning.stage1_tables(valid, truth, rules)
-    baseline_extra = {name: t for name, t in extra.items() if name in baselines}
-    rows = [tuning.compare(baselines, extra=baseline_extra, **honest).drop(index="selected"), chosen]
+    rows = [tuning.compare(baselines, extra=extra_of(baselines), **honest).drop(index="selected"), chosen]
     if not isinstance(by_name[best].model, FeatureRanker):  # it reads every candidate anyway
         rows += [_cut(by_name[best], chosen.loc[best, "rule"], truth, top_k, rules, blends, honest)
                  for top_k in cpu_top_ks]
     selection = Selection(
         best, pd.concat(rows).rename(index=reranker.pipeline_name).rename_axis("pipeline"),
-        tuning.by_family({**baselines, **tables}, extra={name: t for name, t in extra.items()
-                                                         if name in {**baselines, **tables}}, **honest), tables,
+        tuning.by_family({**baselines, **tables}, extra=extra_of({**baselines, **tables}), **honest), tables,
         {name: chosen.loc[name, "rule"] for name in by_name})
     _write(selection, by_name, valid, truth, Path(work) / "reranker")
     return selection
