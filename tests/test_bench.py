@@ -166,6 +166,26 @@ def test_ranker_variants_benchmark_smoke(recalled, tmp_path):
     assert all(0 <= f2 <= 1 for f2 in honest)
 
 
+def test_rule_choice_benchmark_smoke(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for fold in range(3):
+        topics = [f"t{fold}_{i}" for i in range(6)]
+        scored = pd.DataFrame([(t, f"c{j}") for t in topics for j in range(8)], columns=["topic_id", "content_id"])
+        scored["score:features"] = rng.random(len(scored)).astype("float32")
+        scored["retriever_score"] = rng.uniform(0.3, 0.8, len(scored))
+        folder = tmp_path / f"fold{fold}" / "reranker"
+        folder.mkdir(parents=True)
+        scored.to_parquet(folder / "scored_valid.parquet", index=False)
+        pd.DataFrame({"topic_id": topics, "content_ids": ["c0 c3", "c1", "c2 c5 c7", "c4", "c6 c0", "c3"]}).to_csv(
+            folder / "valid_truth.csv", index=False)
+    table = load("rule_choice").view(tmp_path)
+    assert list(table.columns) == ["fold 0", "fold 1", "fold 2", "mean"]
+    assert table.index[0].startswith("notebook 05") and "other folds, w chosen on them" in table.index
+    assert ((table >= 0) & (table <= 1)).all().all()
+
+
 def test_cache_precision_benchmark_smoke(tiny_dir, capsys):
     from utils.retriever import base_model_path
 

@@ -54,7 +54,7 @@ training candidate (a source that did not run, such as TF-IDF off) is left out o
 FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "zero_shot_gap", "mean_gap", "candidates",
             "hub", "item_gap", "kind", "has_description", "level", "topic_has_description",
             "retriever_best", "retriever_worst", "tfidf_best", "category", "starts_same",
-            "same_chapter", "title_similarity"]
+            "same_chapter"]
 CATEGORICAL = ("kind", "category")
 """Features the trees split as categories (codes of :data:`~utils.data.KINDS` and
 :data:`~utils.data.CATEGORIES`; missing for a value outside them)."""
@@ -62,7 +62,6 @@ GROUPS = {
     "topic's range": ("retriever_best", "retriever_worst", "tfidf_best"),
     "category": ("category",),
     "titles": ("starts_same", "same_chapter"),
-    "title similarity": ("title_similarity",),
     "frame": ("hub", "item_gap"),
     "zero-shot": ("zero_shot_rank", "zero_shot_score", "zero_shot_gap"),
     "fine-tuned scores": ("retriever_rank", "retriever_score", "retriever_gap", "retriever_ratio",
@@ -165,23 +164,7 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     chapters = [title.str.extract(CHAPTER, expand=False).astype(float) for title in (topic_title, content_title)]
     found["same_chapter"] = np.where(chapters[0].isna() | chapters[1].isna(), np.nan,
                                      (chapters[0] == chapters[1]).astype(float))
-    found["title_similarity"] = title_similarity(topic_title, content_title)
     return found[FEATURES]
-
-
-def title_similarity(first: pd.Series, second: pd.Series) -> np.ndarray:
-    """Per row, the cosine of the two titles' character 3-grams (within words, case folded):
-    1 for the same title, 0 for titles sharing no 3-gram. Hashed (scikit-learn's
-    ``HashingVectorizer``), so a pair's value depends on its two titles alone, never on the
-    frame of topics scored together; each distinct title is read once."""
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 3), n_features=2**20,
-                                   alternate_sign=False, norm="l2")
-    codes, titles = pd.factorize(pd.concat([first, second], ignore_index=True).fillna(""))
-    vectors = vectorizer.transform(titles)
-    left, right = vectors[codes[:len(first)]], vectors[codes[len(first):]]
-    return np.asarray(left.multiply(right).sum(axis=1), dtype="float64").ravel()
 
 
 @dataclass
