@@ -82,13 +82,13 @@ def _honest(table: RuleTable, pool: np.ndarray | None = None, weight=0.0, transf
     """Honest F2 of the rule of the best (transformed) mean F2 on the other parts of the
     fold's topics, plus ``weight`` times ``pool`` (other topics' mean F2 per rule; weight
     "all": ``pool`` alone)."""
-    f2, chosen = table.f2(), []
+    f2, repeats = table.f2(), np.zeros(5)
     splits = RepeatedKFold(n_splits=5, n_repeats=5, random_state=0).split(np.arange(len(table.topics)))
-    for fit, held in splits:
+    for i, (fit, held) in enumerate(splits):
         mean = pool if weight == "all" else f2[:, fit].mean(axis=1) + (weight * pool if weight else 0.0)
         mean = transform(mean) if transform else mean
-        chosen.append(tuning._quality(table, int(np.argmax(mean)), held)["f2"].mean())
-    return float(np.mean(chosen))
+        repeats[i // 5] += tuning._quality(table, int(np.argmax(mean)), held)["f2"].sum()
+    return float(repeats.mean() / len(table.topics))  # as crossfit: each repeat's mean over every topic
 
 
 def _pool(tables: list[RuleTable]) -> np.ndarray:
