@@ -6,8 +6,10 @@ For each fold folder that ``bench/quality.py`` left (``WORK/fold{f}``: notebook 
 candidates, the folds, notebook 05's choice of rules), this trains notebook 05's feature
 ranker and variants of it on the same fold, scores the validation topics together as 05
 does, and reports the honest F2 (:func:`utils.tuning.crossfit`: the rule chosen on other
-validation topics, among the rule families 05 chose from). With two folds or more it also
-reports the F2 when the rule is chosen on the other folds (:func:`utils.tuning.transfer`).
+validation topics, among the rule families 05 chose from) and the mean average precision of
+the ranker's probability per topic (its order of each topic's candidates before any rule: a
+smoother measure than the F2 of a rule chosen on a few dozen topics). With two folds or more
+it also reports the F2 when the rule is chosen on the other folds (:func:`utils.tuning.transfer`).
 The variants:
 
 - ``notebook 05``: every feature, the training topics of the notebook's
@@ -120,11 +122,24 @@ def variants(split_categories: list[str], categories=None, rule_topics=None) -> 
     return found
 
 
+def average_precision(scored: pd.DataFrame) -> float:
+    """Mean over topics of the average precision of ``score`` against ``label`` among the
+    topic's candidates (topics with no link among them left out): how well the ranker orders
+    each topic's candidates, whatever rule then selects from them. A smoother measure than
+    the honest F2, whose rule is chosen on a few dozen topics."""
+    from sklearn.metrics import average_precision_score
+
+    found = [average_precision_score(group["label"], group["score"])
+             for _, group in scored.groupby("topic_id") if group["label"].any()]
+    return float(sum(found) / len(found)) if found else float("nan")
+
+
 def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConfig(),
-                names=None) -> tuple[dict[str, tuning.RuleTable], dict[str, list], dict[str, tuple]]:
+                names=None) -> tuple[dict[str, tuning.RuleTable], dict[str, list], dict[str, tuple], dict[str, float]]:
     """``({variant: rule table on the fold's validation topics}, {variant: its families},
     {variant: (rule table on its training topics' out-of-fold scores, whether the validation
-    topics count too)})``, the last for the variants that choose their rule there."""
+    topics count too)}, {variant: its probability's average precision per topic})``, the third
+    for the variants that choose their rule there."""
     candidates = pd.read_parquet(folder / "candidates.parquet")
     folds = load_folds(folder)
     chosen = json.loads((folder / "reranker" / reranker.SELECTED_FILE).read_text())
@@ -132,7 +147,7 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
     _, valid_topics = split_topics(folds, fold)
     valid = candidates[candidates["topic_id"].isin(valid_topics)]
     truth = data.correlations[data.correlations["topic_id"].isin(valid_topics)]
-    tables, rules, sources = {}, {}, {}
+    tables, rules, sources, precision = {}, {}, {}, {}
     for name, variant in variants("split", chosen.get("stage2_categories"),
                                   chosen.get("rule_training_topics")).items():
         if names and name not in names:
@@ -143,8 +158,9 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
         training = candidates[candidates["topic_id"].isin(topics)]
         model = FeatureRanker.fit(training, data, settings)
         rules[name] = variant.get("families") or families
-        tables[name] = tuning.rule_table(model.score(valid, data), truth, rules[name],
-                                         blends=variant.get("blends", blends))
+        scored = model.score(valid, data)
+        precision[name] = average_precision(scored)
+        tables[name] = tuning.rule_table(scored, truth, rules[name], blends=variant.get("blends", blends))
         if variant.get("tune"):
             group_by, tune_categories, with_valid = variant["tune"]
             tune_topics = reranker.training_topics(candidates, folds, fold, categories=tune_categories,
@@ -152,7 +168,7 @@ def fold_tables(folder: Path, data, fold: int, config: RankerConfig = RankerConf
             sources[name] = (stage2.training_rules(training, data, settings, tune_topics, rules[name],
                                                    variant.get("blends", blends), group_by=group_by),
                             with_valid)
-    return tables, rules, sources
+    return tables, rules, sources, precision
 
 
 def honest_f2(name: str, table: tuning.RuleTable, sources: dict) -> float:
@@ -174,10 +190,10 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--variants", nargs="+", help="only these variants (names as printed)")
     args = parser.parse_args(argv)
     data = load_competition(args.data)
-    honest, tables = {}, {}
+    honest, tables, precision = {}, {}, {}
     for fold in args.folds:
-        tables[fold], _, sources = fold_tables(Path(args.work) / f"fold{fold}", data, fold,
-                                               names=args.variants)
+        tables[fold], _, sources, precision[f"fold {fold}"] = fold_tables(
+            Path(args.work) / f"fold{fold}", data, fold, names=args.variants)
         honest[f"fold {fold}"] = {name: honest_f2(name, table, sources)
                                   for name, table in tables[fold].items()}
         print(f"fold {fold} done", flush=True)
@@ -188,6 +204,10 @@ def main(argv=None) -> pd.DataFrame:
         table["rule from other folds (mean)"] = moved[moved["model"] != "selected"].groupby(
             "model")["f2"].mean()
     print_by_fold(table, "variant (honest F2)")
+    ranking = pd.DataFrame(precision)
+    ranking["mean"] = ranking.mean(axis=1)
+    print()
+    print_by_fold(ranking, "variant (average precision per topic)")
     return table
 
 
