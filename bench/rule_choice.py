@@ -34,20 +34,21 @@ import pandas as pd  # noqa: E402
 from sklearn.model_selection import RepeatedKFold  # noqa: E402
 
 from bench.tables import print_by_fold  # noqa: E402
-from utils import tuning  # noqa: E402
+from utils import stage2, tuning  # noqa: E402
 from utils.tuning import FAMILIES, RuleTable  # noqa: E402
 
 BLENDS = [0.0, 0.25, 0.5, 0.75, 1.0]
 """Notebook 05's default ``BLENDS``."""
+SPLITS = REPEATS = 5
+"""The honest figures' repeated k-fold over a fold's topics, as notebook 05's defaults."""
 WEIGHTS = [0, 0.1, 0.25, 0.5, 1, 2]
 """Weights per topic of the other folds' topics tried (beside "all": the other folds alone)."""
 RELATIVE = FAMILIES["relative"]
 
 
 def _scores(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scored = pd.read_parquet(folder / "reranker" / "scored_valid.parquet")
-    truth = pd.read_csv(folder / "reranker" / "valid_truth.csv", dtype=str)
-    return scored.assign(score=scored["score:features"]), truth
+    scored, truth = stage2.fold_scores(folder)
+    return scored.assign(score=scored[f"score:{stage2.FEATURES}"]), truth
 
 
 def _geometric(scored: pd.DataFrame, weight: float) -> pd.Series:
@@ -82,12 +83,12 @@ def _honest(table: RuleTable, pool: np.ndarray | None = None, weight=0.0, transf
     """Honest F2 of the rule of the best (transformed) mean F2 on the other parts of the
     fold's topics, plus ``weight`` times ``pool`` (other topics' mean F2 per rule; weight
     "all": ``pool`` alone)."""
-    f2, repeats = table.f2(), np.zeros(5)
-    splits = RepeatedKFold(n_splits=5, n_repeats=5, random_state=0).split(np.arange(len(table.topics)))
+    f2, repeats = table.f2(), np.zeros(REPEATS)
+    splits = RepeatedKFold(n_splits=SPLITS, n_repeats=REPEATS, random_state=0).split(np.arange(len(table.topics)))
     for i, (fit, held) in enumerate(splits):
         mean = pool if weight == "all" else f2[:, fit].mean(axis=1) + (weight * pool if weight else 0.0)
         mean = transform(mean) if transform else mean
-        repeats[i // 5] += tuning._quality(table, int(np.argmax(mean)), held)["f2"].sum()
+        repeats[i // SPLITS] += tuning._quality(table, int(np.argmax(mean)), held)["f2"].sum()
     return float(repeats.mean() / len(table.topics))  # as crossfit: each repeat's mean over every topic
 
 
@@ -107,7 +108,7 @@ def view(folder: Path) -> pd.DataFrame:
         scored, truth = frames[f]
         table, others = tables[f], [tables[g] for g in folds if g != f]
         found = {"notebook 05 (relative rule, chosen on the fold's other topics)":
-                 tuning.crossfit({"features": table}).quality()["f2"],
+                 tuning.crossfit({"features": table}, SPLITS, REPEATS).quality()["f2"],
                  "smoothed over thresholds": _honest(table, transform=_smoothed(table))}
         for name, families, blends in [
                 ("blends every 0.1", {"relative": RELATIVE}, list(np.round(np.linspace(0, 1, 11), 2))),
@@ -118,7 +119,7 @@ def view(folder: Path) -> pd.DataFrame:
             found[name] = _honest(tuning.rule_table(scored, truth, families, blends=blends))
         for name, blend in [("geometric blend", _geometric), ("blend over the topic's best", _over_best)]:
             per_weight = {w: tuning.rule_table(scored.assign(score=blend(scored, w)), truth, ["relative"]) for w in BLENDS}
-            found[name] = tuning.crossfit(per_weight).quality()["f2"]
+            found[name] = tuning.crossfit(per_weight, SPLITS, REPEATS).quality()["f2"]
         pool = _pool(others)
         for weight in [*WEIGHTS[1:], "all"]:
             found[f"other folds at weight {weight}"] = _honest(table, pool, weight)

@@ -141,6 +141,18 @@ def training_rules(train_candidates: pd.DataFrame, data, config: RankerConfig, t
     return tuning.rule_table(scored[scored["topic_id"].isin(topics)], links, rules, blends=blends)
 
 
+def fold_scores(folder) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What :func:`select` wrote in the working folder ``folder`` of a validation fold: its
+    validation candidates with each stage-2 model's scores (``score:<model>`` columns) and
+    their true links."""
+    folder = Path(folder) / "reranker"
+    missing = [name for name in ("scored_valid.parquet", "valid_truth.csv") if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)}; RULE_FOLDS names the working "
+                                "folders of other validation folds, each run through notebook 05")
+    return pd.read_parquet(folder / "scored_valid.parquet"), pd.read_csv(folder / "valid_truth.csv", dtype=str)
+
+
 def fold_tables(folder, rules=None, blends=(0.0,)) -> dict[str, RuleTable]:
     """The rule tables of another validation fold's topics, from what :func:`select` wrote in
     its working folder ``folder`` (``reranker/scored_valid.parquet``, ``valid_truth.csv``):
@@ -149,13 +161,7 @@ def fold_tables(folder, rules=None, blends=(0.0,)) -> dict[str, RuleTable]:
     :func:`select` as ``extra`` (after a cross-validation, notebook 05's ``RULE_FOLDS``), the
     fold's topics join every choice of the rule: the rule is then chosen on every fold's topics,
     as ``bench/quality.py``'s report scores it when it chooses on the other folds."""
-    folder = Path(folder) / "reranker"
-    missing = [name for name in ("scored_valid.parquet", "valid_truth.csv") if not (folder / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder}: no {', '.join(missing)}; RULE_FOLDS names the working "
-                                "folders of other validation folds, each run through notebook 05")
-    scored = pd.read_parquet(folder / "scored_valid.parquet")
-    truth = pd.read_csv(folder / "valid_truth.csv", dtype=str)
+    scored, truth = fold_scores(folder)
     tables = tuning.stage1_tables(scored, truth, rules)
     for column in (c for c in scored.columns if c.startswith("score:")):
         tables[column.split(":", 1)[1]] = tuning.rule_table(scored.assign(score=scored[column]), truth, rules,
