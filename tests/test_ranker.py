@@ -56,6 +56,32 @@ def test_the_topic_range_category_and_title_features_on_a_hand_made_case():
     assert set(FEATURES) >= {name for group in GROUPS.values() for name in group}
 
 
+
+def test_the_gap_and_frame_features_on_a_hand_made_case():
+    """Each score's gap to the topic's best, the ratio, the topic's candidate count, the hub
+    share (the item's topics over its language's topics in the frame) and the gap to the item's
+    best topic, by hand."""
+    topics = pd.DataFrame({"id": ["t1", "t2", "t3"], "title": ["Fractions", "Halves", "Formes"],
+                           "description": ["", "", ""], "category": ["aligned"] * 3, "level": [1, 1, 1],
+                           "language": ["en", "en", "fr"]})
+    content = pd.DataFrame({"id": ["a", "b", "c"], "title": ["Fractions", "Halves", "Carrés"],
+                            "description": ["", "", ""], "kind": ["video"] * 3, "text": ["", "", ""],
+                            "language": ["en", "en", "fr"]})
+    data = LECRData("hand-made", topics, content, pd.DataFrame(columns=["topic_id", "content_ids"]),
+                    pd.DataFrame(columns=["topic_id", "content_ids"]))
+    candidates = pd.DataFrame({"topic_id": ["t1", "t1", "t2", "t3"], "content_id": ["a", "b", "a", "c"],
+                               "rank": [1, 2, 1, 1], "votes": [2, 1, 2, 1], "mean_score": [0.8, 0.5, 0.5, 0.3],
+                               "retriever_rank": [1.0, 2.0, 1.0, 1.0], "retriever_score": [0.9, 0.5, 0.6, 0.3],
+                               "tfidf_rank": [1.0, np.nan, 1.0, np.nan], "tfidf_score": [0.7, np.nan, 0.4, np.nan]})
+    found = features(candidates, data)
+    np.testing.assert_allclose(found["retriever_gap"], [0.0, -0.4, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(found["retriever_ratio"], [1.0, 0.5 / 0.9, 1.0, 1.0])
+    np.testing.assert_allclose(found["tfidf_gap"], [0.0, np.nan, 0.0, np.nan])
+    np.testing.assert_allclose(found["mean_gap"], [0.0, -0.3, 0.0, 0.0], atol=1e-12)
+    assert found["candidates"].tolist() == [2, 2, 1, 1]
+    assert found["hub"].tolist() == [1.0, 0.5, 1.0, 1.0]  # a: both English topics; c: the one French
+    np.testing.assert_allclose(found["item_gap"], [0.0, 0.0, -0.3, 0.0], atol=1e-12)  # a is t1's more than t2's
+
 def test_feature_ranker_learns_saves_and_scores_through_the_reranker_api(recalled, tmp_path):
     candidates, data = recalled
     topics = candidates["topic_id"].unique()
