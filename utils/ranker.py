@@ -82,7 +82,7 @@ class RankerConfig:
     trees and a slow rate, won among the settings tried on mini-LECR's validation folds,
     where deeper or longer-trained trees overfit; trained on many channels' topics, larger
     trees still carried worse to a held-out channel (docs/RESULTS.md, "Stage 2 from recall's
-    features" and "The ranker's tree settings and loss weights")."""
+    features" and "The ranker's tree settings, loss weights, features and cut")."""
 
     max_iter: int = 300
     """Boosting iterations (all of them: no early stopping on a random split of the rows,
