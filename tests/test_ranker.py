@@ -56,7 +56,6 @@ def test_the_topic_range_category_and_title_features_on_a_hand_made_case():
     assert set(FEATURES) >= {name for group in GROUPS.values() for name in group}
 
 
-
 def test_the_gap_and_frame_features_on_a_hand_made_case():
     """Each score's gap to the topic's best, the ratio, the topic's candidate count, the hub
     share (the item's topics over its language's topics in the frame) and the gap to the item's
@@ -81,6 +80,7 @@ def test_the_gap_and_frame_features_on_a_hand_made_case():
     assert found["candidates"].tolist() == [2, 2, 1, 1]
     assert found["hub"].tolist() == [1.0, 0.5, 1.0, 1.0]  # a: both English topics; c: the one French
     np.testing.assert_allclose(found["item_gap"], [0.0, 0.0, -0.3, 0.0], atol=1e-12)  # a is t1's more than t2's
+
 
 def test_feature_ranker_learns_saves_and_scores_through_the_reranker_api(recalled, tmp_path):
     candidates, data = recalled
