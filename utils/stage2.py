@@ -1,5 +1,6 @@
 """Notebook 05's stage-2 models: train and score each one, then choose among them honestly.
 
+- :func:`backbones`: the model each cross-encoder starts from;
 - :func:`cross_encoder`: one cross-encoder trained on the training pairs (or the one saved
   with the same settings and pairs, with ``resume``), and its scores of the validation
   candidates;
@@ -81,6 +82,18 @@ def folder_of(work, name: str) -> Path:
     """Where the stage-2 model ``name`` is saved: ``WORK/reranker/<name>`` (``/`` of a hub id
     replaced)."""
     return Path(work) / "reranker" / str(name).replace("/", "_")
+
+
+def backbones(names, retriever_dir, base_model=None) -> dict[str, str]:
+    """Notebook 05's ``BACKBONES``, each name mapped to the model its cross-encoder starts
+    from: ``"retriever"`` to the fine-tuned retriever saved in ``retriever_dir``, ``"base"`` to
+    ``base_model``, or if None to the model that retriever was fine-tuned from
+    (:func:`utils.retriever.base_model_of`, looked up only when asked for), any other name to
+    itself (a folder or a hub id)."""
+    from .retriever import base_model_of
+
+    named = {"retriever": lambda: str(retriever_dir), "base": lambda: str(base_model or base_model_of(retriever_dir))}
+    return {name: named[name]() if name in named else name for name in names}
 
 
 def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
