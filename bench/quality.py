@@ -70,8 +70,9 @@ def fold_done(folder: Path) -> bool:
 
 
 def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=print,
-             command: str = "") -> None:
-    """Run notebooks 02-05 for one validation fold; record what ran in ``bench.json``."""
+             command: str = "", inline: bool = False) -> None:
+    """Run notebooks 02-05 for one validation fold (``inline``: in this process, without
+    Jupyter); record what ran in ``bench.json``."""
     settings = {"profile": profile, "params": params}
     record = folder / BENCH_FILE
     if record.exists():
@@ -85,7 +86,7 @@ def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=prin
     record.write_text(json.dumps({**settings, "fold": fold, "code": code, "seconds": None}, indent=1))
     start = time.perf_counter()
     runner.run(data, folder, profile, only=STAGES,
-               params={**params, "VALID_FOLD": fold, "RESUME": True}, log=log)
+               params={**params, "VALID_FOLD": fold, "RESUME": True}, log=log, inline=inline)
     record.write_text(json.dumps({**settings, "fold": fold, "code": code, "machine": machine(),
                                   "command": command,
                                   "seconds": round(time.perf_counter() - start)}, indent=1))
@@ -286,6 +287,8 @@ def main(argv=None) -> None:
                         help="rerun folds that have results (models saved with the same settings "
                              "are reused)")
     parser.add_argument("--report-only", action="store_true", help="only read what exists")
+    parser.add_argument("--inline", action="store_true",
+                        help="run the notebooks' code in this process, without Jupyter (as utils.run)")
     parser.add_argument("--keep", type=Path, help="copy each finished fold's result files into "
                                                    "KEEP/foldF (report later with --work KEEP)")
     parser.add_argument("--record", type=Path, help="markdown file to write the results into")
@@ -305,7 +308,7 @@ def main(argv=None) -> None:
                 print(f"fold {fold}: results found in {folder}, not rerun")
             else:
                 print(f"fold {fold}: running notebooks {', '.join(STAGES)} in {folder}")
-                run_fold(data, folder, fold, args.profile, params, command=command)
+                run_fold(data, folder, fold, args.profile, params, command=command, inline=args.inline)
             if args.keep:  # at once: a later fold may not finish in this session
                 keep(folder, args.keep.resolve() / f"fold{fold}")
     text, recall, f2 = report(work, args.folds, command)

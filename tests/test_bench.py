@@ -75,6 +75,19 @@ def test_quality_refuses_to_mix_settings(tmp_path):
         quality.run_fold("demo", tmp_path / "fold1", 1, "demo", {"EPOCHS": 2})
 
 
+def test_quality_runs_the_notebooks_inline_where_asked(tmp_path, monkeypatch):
+    quality = load("quality")
+    calls = []
+    monkeypatch.setattr(quality.runner, "run", lambda *args, **kwargs: calls.append(kwargs))
+    quality.run_fold("demo", tmp_path / "fold0", 0, "demo", {"EPOCHS": 2}, inline=True)
+    assert [(c["inline"], c["params"]["EPOCHS"], c["params"]["VALID_FOLD"]) for c in calls] == [(True, 2, 0)]
+    folds = []
+    monkeypatch.setattr(quality, "run_fold", lambda *args, **kwargs: folds.append((args[2], kwargs["inline"])))
+    with pytest.raises(SystemExit, match="no fold"):  # nothing ran for real: nothing to report
+        quality.main(["--data", "demo", "--work", str(tmp_path / "w"), "--folds", "1", "--inline"])
+    assert folds == [(1, True)]
+
+
 def test_quality_names_the_folds_of_its_split(tmp_path):
     """The report's "not yet" lists the split's own folds (three for the channel view), not
     ``--folds``' default five."""
