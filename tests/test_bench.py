@@ -255,3 +255,13 @@ def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
                     "-p", "EPOCHS='x'"])
     # what ran before the failure is recorded, marked incomplete
     assert "**Incomplete**: notebooks 03 did not complete" in partial.read_text() and "| 02 |" in partial.read_text()
+
+
+def test_the_gpu_fold_script_parses_and_says_how_to_use_it():
+    import subprocess
+
+    script = BENCH / "gpu_fold.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    usage = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    assert usage.returncode == 2 and "bench/gpu_fold.sh prepare DATA_DIR" in usage.stdout
+    assert "bench/gpu_fold.sh run [FOLD]" in usage.stdout
