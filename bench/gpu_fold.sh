@@ -4,8 +4,8 @@
 #
 #   bench/gpu_fold.sh prepare DATA_DIR   # here, online: writes .device/ (git-ignored), about
 #                                        # 50 MB: the data, the base model in float16, wheels
-#   bench/gpu_fold.sh run [FOLD] [-p NAME=VALUE ...]   # there, from the project folder with
-#                                        # .device/ beside it (default fold 0)
+#   bench/gpu_fold.sh run [FOLD] [-p NAME=VALUE ...]   # there, in the project folder with
+#                                        # its .device/ (default fold 0)
 #
 # `run` installs only the carried wheels whose package is missing or at another version (into
 # /tmp/site), records the machine, then runs bench/quality.py's fold in this process
