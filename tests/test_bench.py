@@ -222,8 +222,8 @@ def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
     reranked) on tiny data, the training cut further."""
     scale = load("scale")
     doc = tmp_path / "RESULTS.md"
-    small = ["N_SPLITS=3", "ROUNDS=1", "EPOCHS=0.5", "MAX_PAIRS=160", "BATCH_SIZE=16", "MAX_LENGTH=32",
-             "TOP_K=20", "TRAIN_TOP_K=3", "RERANKER_MAX_PAIRS=200", "RERANKER_MAX_LENGTH=32",
+    small = ["N_SPLITS=3", "ROUNDS=1", "EPOCHS=0.5", "MAX_PAIRS=96", "BATCH_SIZE=16", "MAX_LENGTH=32",
+             "TOP_K=20", "TRAIN_TOP_K=3", "RERANKER_MAX_PAIRS=120", "RERANKER_MAX_LENGTH=32",
              "RERANKER_BATCH_SIZE=16", "FEATURE_RANKER=False"]
     scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--record", str(doc),
                 *[arg for p in small for arg in ("-p", p)]])

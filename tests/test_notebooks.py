@@ -33,9 +33,10 @@ def test_eda_runs_on_demo_data(tiny_dir, tmp_path):
 
 
 TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_SIZE": 16,
-                  "MAX_LENGTH": 32, "MAX_PAIRS": 160, "TOP_N": 10, "ROUNDS": 2, "OOF_GROUPS": 2}
+                  "MAX_LENGTH": 32, "MAX_PAIRS": 96, "TOP_N": 10, "ROUNDS": 2, "OOF_GROUPS": 2}
 TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 1,
-                 "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_LENGTH": 32, "RERANKER_BATCH_SIZE": 16,
+                 "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_PAIRS": 160, "RERANKER_MAX_LENGTH": 32,
+                 "RERANKER_BATCH_SIZE": 16,
                  "CPU_TOP_KS": [5], "NEIGHBOURS": 5, "LINK_COUNTS": True,  # off by default
                  "RULES": None,  # every family, not only the default relative threshold
                  "RULE_TRAINING_TOPICS": "split"}  # off by default
