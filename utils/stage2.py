@@ -92,8 +92,14 @@ def backbones(names, retriever_dir, base_model=None) -> dict[str, str]:
     itself (a folder or a hub id)."""
     from .retriever import base_model_of
 
-    named = {"retriever": lambda: str(retriever_dir), "base": lambda: str(base_model or base_model_of(retriever_dir))}
-    return {name: named[name]() if name in named else name for name in names}
+    def backbone(name) -> str:
+        if name == "retriever":
+            return str(retriever_dir)
+        if name == "base":
+            return str(base_model or base_model_of(retriever_dir))
+        return name
+
+    return {name: backbone(name) for name in names}
 
 
 def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
