@@ -15,7 +15,8 @@ column per variant:
 
 - ``fp32``: float32 encoders, no content embedding known (notebook 06 with nothing saved:
   every content text embedded; the embeddings it computes are kept for the cache variants);
-- ``int8``: the encoders in int8 through ONNX Runtime (:func:`utils.models.int8`);
+- ``int8``: the encoders in int8 through ONNX Runtime (:func:`utils.models.int8`), exported
+  and quantised in each variant as in a fresh Kaggle kernel (:mod:`utils.int8cache` off);
 - ``int8+cacheN``: int8, with the content embeddings saved by notebook 04 loaded from disk
   (:class:`utils.embcache.ContentCache`, float32 vectors of the fp32 variant) for all but
   N% of the content, a random N% being new to the cache (new items, changed texts):
@@ -53,6 +54,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -60,7 +62,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from utils import embcache, models, paths, predict, reranker, retriever, search, submission  # noqa: E402
+from utils import embcache, int8cache, models, paths, predict, reranker, retriever, search, submission  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.postprocess import PostProcess  # noqa: E402
 from utils.profiling import StageTimer, code_version, machine  # noqa: E402
@@ -138,6 +140,13 @@ def cache_with_new(full: embcache.ContentCache, texts: pd.Series, share: float, 
 
 
 def main(argv=None) -> None:
+    # every variant loads its models as notebook 06 does in a fresh Kaggle kernel: int8
+    # exported anew, not taken from an earlier variant's export (utils.int8cache)
+    with mock.patch.dict(os.environ, {int8cache.ENV: "off"}):
+        measure(argv)
+
+
+def measure(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", help="a folder in the Kaggle layout (default: the full-size "
                                        "demo data, generated once into WORK/demo-data-full)")

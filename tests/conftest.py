@@ -13,6 +13,21 @@ from utils.data import load_competition  # noqa: E402
 from utils.demo import DemoConfig, write_demo  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def int8_cache(tmp_path_factory):
+    """One int8 export cache for the test session (the notebooks' kernels inherit it), so
+    that the tests neither read nor fill the user's (``utils.int8cache``)."""
+    from utils.int8cache import ENV
+
+    path, before = tmp_path_factory.mktemp("int8-cache"), os.environ.get(ENV)
+    os.environ[ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = before
+
+
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory):
     """The tiny demo dataset (generated once per test session); do not modify it."""

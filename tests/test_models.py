@@ -36,10 +36,14 @@ def test_int8_cross_encoder_scores_agree(frames, tmp_path):
     assert np.abs(scores[0] - scores[1]).max() < 0.05  # an untrained head: no ranking to compare
 
 
-def test_int8_fuses_attention_and_agrees_with_the_graph_as_exported(frames, caplog):
+def test_int8_fuses_attention_and_agrees_with_the_graph_as_exported(frames, caplog, monkeypatch, tmp_path):
     """ONNX Runtime's BERT fusions apply to MiniLM's exported graph (one attention operator
     per layer), and the fused int8 model embeds as the unfused one does."""
     import logging
+
+    from utils import int8cache
+
+    monkeypatch.setenv(int8cache.ENV, str(tmp_path))  # exported here, whatever the session cached
 
     texts = frames[3]["text"].head(24).tolist()
     vectors = {}

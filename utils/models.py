@@ -11,7 +11,8 @@ One place for what the retriever, candidate recall and the reranker share:
 - ``int8``: on a CPU, the encoder's transformer runs in ONNX Runtime with int8 weights
   (exported with ``torch.onnx.export``, quantised by ``onnxruntime.quantization``'s
   dynamic quantisation, per channel; ``fuse=True`` first fuses each layer's attention, layer
-  norms and GELU with ONNX Runtime's transformer optimiser); tokenising, pooling and the head stay
+  norms and GELU with ONNX Runtime's transformer optimiser; the result kept by
+  ``utils.int8cache`` for the next load of the same weights); tokenising, pooling and the head stay
   sentence-transformers' own, so ``encode`` and ``predict`` are unchanged;
 - ``for_inference``: a model loaded to predict with: float16 on a GPU, int8 on a CPU when
   asked, else ``inference_dtype``'s (``load_for_inference``: a bi-encoder loaded so).
@@ -32,7 +33,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.cross_encoder import CrossEncoder
 
-from . import logs
+from . import int8cache, logs
 from .versions import INT8_PACKAGES
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,8 @@ def _fused(plain: Path, config) -> Path:
 def int8(model, threads: int | None = None, fuse: bool = False):
     """``model`` (a SentenceTransformer or CrossEncoder on the CPU) with its transformer run
     by ONNX Runtime in int8: weights quantised per output channel, activations dynamically
-    per batch. Changes ``model`` in place and returns it; a few seconds (export, quantise).
+    per batch. Changes ``model`` in place and returns it; a few seconds (export, quantise),
+    or less for weights exported before (:mod:`utils.int8cache`).
 
     ``fuse``: before quantising, ONNX Runtime's transformer optimiser
     (``onnxruntime.transformers.optimizer``) fuses each BERT-style layer's attention, layer
@@ -210,25 +212,33 @@ def int8(model, threads: int | None = None, fuse: bool = False):
     axes[output] = {0: "batch", 1: "sequence"} if output == "last_hidden_state" else {0: "batch"}
     if fuse and hasattr(hf, "set_attn_implementation"):
         hf.set_attn_implementation("eager")  # the attention pattern the optimiser fuses (not SDPA's)
+    hf = hf.float().eval()
+    digest = int8cache.key(hf, inputs=inputs, output=output, fuse=fuse, opset=17)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
     with tempfile.TemporaryDirectory() as tmp:
-        plain, quantised = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
-        with warnings.catch_warnings(), logs.quiet("torch", "onnxruntime", ""):
-            warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
-            torch.onnx.export(_Exported(hf.float().eval(), inputs, output),
-                              tuple(sample[name] for name in inputs), str(plain),
-                              input_names=inputs, output_names=[output], dynamic_axes=axes,
-                              opset_version=17, dynamo=False)
-            if fuse:
-                plain = _fused(plain, hf.config)
-            quantize_dynamic(str(plain), str(quantised), weight_type=QuantType.QInt8,
-                             per_channel=True,  # fused operators' outputs are untyped: float
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
+        quantised = int8cache.get(digest)
+        if quantised is None:
+            plain, quantised = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
+            with warnings.catch_warnings(), logs.quiet("torch", "onnxruntime", ""):
+                warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
+                torch.onnx.export(_Exported(hf, inputs, output),
+                                  tuple(sample[name] for name in inputs), str(plain),
+                                  input_names=inputs, output_names=[output], dynamic_axes=axes,
+                                  opset_version=17, dynamo=False)
+                if fuse:
+                    plain = _fused(plain, hf.config)
+                quantize_dynamic(str(plain), str(quantised), weight_type=QuantType.QInt8,
+                                 per_channel=True,  # fused operators' outputs are untyped: float
+                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            int8cache.put(digest, quantised)
+            how = "exported and quantised"
+        else:
+            how = f"from the int8 cache ({quantised.parent})"
         session = onnxruntime.InferenceSession(str(quantised), options,
                                                providers=["CPUExecutionProvider"])
     module.model = OnnxRuntimeTransformer(session, hf.config, inputs, output)
-    log.info("%s: transformer in ONNX Runtime, int8", type(model).__name__)
+    log.info("%s: transformer in ONNX Runtime, int8, %s", type(model).__name__, how)
     return model
 
 
