@@ -68,6 +68,18 @@ def test_a_cross_encoder_saved_and_loaded_again_hits(small_encoder, exports, tmp
     assert len(exports) == 1 and np.array_equal(scores[0], scores[1])
 
 
+def test_a_damaged_cache_file_is_exported_again(small_encoder, exports, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(int8cache.ENV, str(tmp_path / "cache"))
+    models.int8(models.load_bi_encoder(small_encoder, 16))
+    (cached,) = (tmp_path / "cache").glob(f"*{int8cache.SUFFIX}")
+    cached.write_bytes(b"not a graph")  # a disk error, a copy cut short by hand
+    with caplog.at_level(logging.WARNING, logger="utils.models"):
+        model = models.int8(models.load_bi_encoder(small_encoder, 16))
+    assert "does not load" in caplog.text and len(exports) == 2
+    assert search.embed(model, ["a text"]).shape == (1, 32)
+    assert cached.stat().st_size > 1000  # replaced by the new export
+
+
 def test_key_follows_weights_and_settings(small_encoder):
     one, two = (models.load_bi_encoder(small_encoder, 16)[0].auto_model for _ in range(2))
     assert int8cache.key(one, fuse=False) == int8cache.key(two, fuse=False)

@@ -16,7 +16,8 @@ quantised graph of each is kept here, looked up by :func:`key`, and reused.
   retrained or halved model, miss.
 - Bound: at most :data:`MAX_BYTES`; the least recently used files go first.
 - A folder that cannot be written (read-only, full) is logged and skipped: the export is
-  used as it is, uncached.
+  used as it is, uncached. A cached file that does not load (damaged) is exported again and
+  replaced (:func:`utils.models.int8`).
 """
 
 from __future__ import annotations

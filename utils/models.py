@@ -216,9 +216,18 @@ def int8(model, threads: int | None = None, fuse: bool = False):
     digest = int8cache.key(hf, inputs=inputs, output=output, fuse=fuse, opset=17)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
-    with tempfile.TemporaryDirectory() as tmp:
-        quantised = int8cache.get(digest)
-        if quantised is None:
+
+    def session_of(path):
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    session, cached = None, int8cache.get(digest)
+    if cached is not None:
+        try:
+            session, how = session_of(cached), f"from the int8 cache ({cached.parent})"
+        except Exception as error:  # a damaged file: export again, and replace it
+            log.warning("int8 cache: %s does not load (%s); exporting again", cached, error)
+    if session is None:
+        with tempfile.TemporaryDirectory() as tmp:
             plain, quantised = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
             with warnings.catch_warnings(), logs.quiet("torch", "onnxruntime", ""):
                 warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
@@ -231,12 +240,8 @@ def int8(model, threads: int | None = None, fuse: bool = False):
                 quantize_dynamic(str(plain), str(quantised), weight_type=QuantType.QInt8,
                                  per_channel=True,  # fused operators' outputs are untyped: float
                                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            session, how = session_of(quantised), "exported and quantised"
             int8cache.put(digest, quantised)
-            how = "exported and quantised"
-        else:
-            how = f"from the int8 cache ({quantised.parent})"
-        session = onnxruntime.InferenceSession(str(quantised), options,
-                                               providers=["CPUExecutionProvider"])
     module.model = OnnxRuntimeTransformer(session, hf.config, inputs, output)
     log.info("%s: transformer in ONNX Runtime, int8, %s", type(model).__name__, how)
     return model
