@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import torch
 
 from utils import reranker, retriever, stage2
 from utils.models import OnnxRuntimeTransformer, load_cross_encoder
@@ -81,6 +82,22 @@ def test_a_cross_encoder_scores_the_fused_lists_best_r_in_int8_and_resumes_whate
                                  content_text, every, trained_on, resume=True)
     assert len(again.history) == len(model.history) and len(again.scored) == len(valid)
     assert reranker.load(model.folder)[1].rerank_top_k == 3  # notebook 06 reranks as validated
+
+
+def test_a_cross_encoder_trains_the_same_weights_twice(recalled, labelled_pairs, tmp_path):
+    """A rerun of notebook 05 trains the same cross-encoder: the head added to the backbone
+    is drawn from the config's seed, not from whatever the process drew before."""
+    candidates, _ = recalled
+    pairs, topic_text, content_text = labelled_pairs
+    valid = candidates[candidates["topic_id"].isin(topic_text.index)]
+    config = RerankerConfig(max_length=32, epochs=0.5, batch_size=8, rerank_top_k=1)
+    states = []
+    for run in range(2):
+        torch.rand(run + 1)  # a different global random state before each run
+        model = stage2.cross_encoder("base", retriever.base_model_path(), tmp_path / str(run), pairs, valid,
+                                     topic_text, content_text, config, {"valid_fold": 0})
+        states.append(model.model.model.state_dict())
+    assert all(torch.equal(states[0][name], states[1][name]) for name in states[0])
 
 
 def test_the_feature_rankers_rule_is_also_chosen_on_training_topics_scored_out_of_fold(recalled, tmp_path):

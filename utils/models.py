@@ -48,12 +48,16 @@ def load_bi_encoder(path, max_length: int = 64, device: str | None = None,
 
 
 def load_cross_encoder(path, max_length: int = 128, device: str | None = None,
-                       dtype: torch.dtype = torch.float32) -> CrossEncoder:
+                       dtype: torch.dtype = torch.float32, seed: int | None = None) -> CrossEncoder:
     """A cross-encoder with one output logit (sigmoid score).
 
     A bi-encoder folder (e.g. a fine-tuned retriever round) loads too: its transformer's
-    weights initialise the encoder, and a fresh classification head is added."""
-    with logs.quiet("sentence_transformers", "transformers"):  # "newly initialised head"
+    weights initialise the encoder, and a fresh classification head is added, drawn from
+    torch's global random state, or from ``seed`` (the same head every run; the global state
+    left as it was)."""
+    with logs.quiet("sentence_transformers", "transformers"), torch.random.fork_rng(enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
         return CrossEncoder(str(path), num_labels=1, max_length=max_length, device=device,
                             model_kwargs={"dtype": dtype})
 

@@ -76,6 +76,8 @@ class RerankerConfig:
     rank_in_text: bool = True
     """Write the candidate's fused recall rank in front of its text."""
     seed: int = 42
+    """The fresh head's initial weights, the trainer's and the sampling of pairs: a rerun
+    trains the same model."""
     precision: str = "auto"
     """'auto' (bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU), 'fp32', 'fp16', 'bf16'."""
     eval_batch_size: int = 128

@@ -122,7 +122,7 @@ def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.Data
         model, history = saved
     else:
         with stage(timer, f"cross-encoder {name}: train", items=len(pairs)):
-            model = load_cross_encoder(backbone, config.max_length)
+            model = load_cross_encoder(backbone, config.max_length, seed=config.seed)  # the same head each run
             history = reranker.train(model, pairs, topic_text, content_text, config, folder, processes)
     scored_part = reranker.best_of(valid, config.rerank_top_k)
     with stage(timer, f"cross-encoder {name}: score", items=len(scored_part)):
