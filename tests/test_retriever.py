@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 from datasets import Dataset
 
 from utils import models, retriever
@@ -101,6 +102,10 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
     retrained, _ = retriever.fit(retriever.base_model_path(), small, pool, data.links, changed,
                                  tmp_path, holdout=[0], resume=True)
     assert len(retrained)  # other settings: trained again
+    torch.rand(3)  # another global random state: a rerun still trains the same weights
+    retriever.fit(retriever.base_model_path(), small, pool, data.links, changed, tmp_path / "rerun", holdout=[0])
+    assert ((tmp_path / "rerun" / "round1" / weights.name).read_bytes()
+            == (tmp_path / "round1" / weights.name).read_bytes())
     other_text = TextConfig(description_first=False)
     retriever.fit(retriever.base_model_path(), small, pool, data.links, changed, tmp_path / "oof1",
                   holdout=[0, 1], resume=True, text=other_text)
