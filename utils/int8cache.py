@@ -69,11 +69,9 @@ def key(model, **settings) -> str:
     config = config.to_dict() if hasattr(config, "to_dict") else repr(config)
     if isinstance(config, dict):  # what the graph computes, not where the weights came from
         config = {name: value for name, value in config.items() if name not in CONFIG_METADATA}
-    digest.update(json.dumps({
-        "format": FORMAT, "class": type(model).__qualname__, "settings": settings,
-        "config": config, "versions": [torch.__version__, transformers.__version__, onnx.__version__,
-                     onnxruntime.__version__],
-    }, sort_keys=True, default=str).encode())
+    versions = [module.__version__ for module in (torch, transformers, onnx, onnxruntime)]
+    digest.update(json.dumps({"format": FORMAT, "class": type(model).__qualname__, "settings": settings,
+                              "config": config, "versions": versions}, sort_keys=True, default=str).encode())
     for name, tensor in model.state_dict().items():
         tensor = tensor.detach().cpu().contiguous()
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
@@ -118,7 +116,8 @@ def put(digest: str, file: Path) -> Path | None:
 
 def trim(max_bytes: int | None = None, keep: Path | None = None) -> list[Path]:
     """Remove the least recently used files until the cache holds at most ``max_bytes``
-    (default :data:`MAX_BYTES`), never ``keep``; the files removed."""
+    (default :data:`MAX_BYTES`), never ``keep``; the cached files removed. A partial file
+    (:data:`PART`) older than a day, left by a killed process, goes too."""
     where = folder()
     if where is None or not where.is_dir():
         return []
