@@ -171,6 +171,10 @@ def test_fit_can_validate_the_last_round_only(setup, tmp_path, monkeypatch):
     retriever.fit(retriever.base_model_path(), pairs.head(96), pool, data.links, config, tmp_path,
                   holdout=[0], resume=True, int8=True, merge=0.5)
     assert weights.stat().st_mtime_ns == saved_at and merged == [0.5]  # the same merge: reused
+    with pytest.raises(ValueError, match="outside"):  # refused before training, not after
+        retriever.fit(retriever.base_model_path(), pairs.head(96), pool, data.links, config, tmp_path / "bad",
+                      holdout=[0], merge=1.5)
+    assert not (tmp_path / "bad").exists()
     with pytest.raises(ValueError, match="no batch of two or more training pairs"):  # not the Trainer's error
         retriever.train(models.load_bi_encoder(retriever.base_model_path(), 16), pairs.head(1), data.links,
                         config, 1, tmp_path / "one")

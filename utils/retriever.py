@@ -418,6 +418,9 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     named ``"{out_dir's name} round r: ..."``. Returns the loss
     history of every round and ``{"round r": report}``.
     """
+    if not 0.0 <= merge <= 1.0:  # before any training, not after it
+        raise ValueError(f"merge = {merge} is outside [0, 1] (notebook 03's MERGE; 1: the fine-tuned "
+                         "model as trained)")
     out_dir = Path(out_dir)
     rounds = rounds or config.rounds
     holdout = holdout if isinstance(holdout, Holdout) else Holdout(holdout)
