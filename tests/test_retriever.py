@@ -1,4 +1,5 @@
 import json
+import random
 
 import pandas as pd
 import pytest
@@ -60,6 +61,10 @@ def test_mined_negatives_are_never_known_positives(setup):
     pool = retriever.negative_pool(content, data.links, valid)
     mined = retriever.mine_negatives(model, pairs, pool, top_n=10, negatives=2)
     assert len(mined) > 0.5 * len(pairs)
+    random.random()  # another global random state (round 1 trained, or resumed): the same draw
+    state = random.getstate()
+    pd.testing.assert_frame_equal(retriever.mine_negatives(model, pairs, pool, top_n=10, negatives=2), mined)
+    assert random.getstate() == state  # and the caller's state left as it was
     assert {"negative_1", "negative_2", "negative_ids"} <= set(mined.columns)
     positives = data.links.groupby("topic_id")["content_id"].agg(set)
     language = content.set_index("id")["language"]

@@ -263,11 +263,21 @@ def mine_negatives(model: SentenceTransformer, pairs: pd.DataFrame, pool: pd.Dat
     drawn at random from the model's top-``top_n`` of the topic's language and never share
     the text of a positive of the same topic text (so never a known positive). Pairs for
     which no negative is found (a language with too little content) are dropped, with a log.
+    The draw is ``seed``'s whatever random state the caller left (a resumed round mines what
+    the first run mined), and leaves that state as it was.
     """
+    state = random.getstate()  # the library's random sampling draws from Python's `random`
+    random.seed(seed)
+    try:
+        return _mine_negatives(model, pairs, pool, top_n, negatives, batch_size)
+    finally:
+        random.setstate(state)
+
+
+def _mine_negatives(model, pairs, pool, top_n, negatives, batch_size) -> pd.DataFrame:
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
-    torch.manual_seed(seed)
     columns = [f"negative_{j + 1}" for j in range(negatives)]
     mined_parts = []
     for language, group in pairs.groupby("language", sort=True):
