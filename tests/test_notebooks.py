@@ -105,6 +105,13 @@ def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeli
     # training-only topics too: each recalled by the out-of-fold retriever that left its group out
     assert (found.loc[fold == TRAIN_ONLY, "retriever"] != "main").all()
     assert not found.loc[fold == TRAIN_ONLY, "in_fold"].any()
+    # a validation candidate's channel_links: the known topics (outside fold 0) of its topic's channel linking it
+    channel = data.topics.set_index("id")["channel"]
+    known = data.links[data.links["topic_id"].isin(set(load_folds(work).query("fold != 0")["topic_id"]))]
+    expected = known.groupby([known["topic_id"].map(channel), "content_id"]).size()
+    valid = found[fold == 0]
+    pairs = pd.MultiIndex.from_arrays([valid["topic_id"].map(channel), valid["content_id"]])
+    assert (valid["channel_links"].to_numpy() == expected.reindex(pairs).fillna(0).to_numpy()).all()
     recall = pd.read_csv(work / "recall_candidates.csv", index_col=0)
     assert {"tfidf", "zero-shot", "round1", "round2", "fusion"} <= set(recall.index)
     assert (work / "stage1_f2.csv").is_file()

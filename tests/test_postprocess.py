@@ -56,10 +56,25 @@ def test_each_rule_on_a_hand_made_case():
     assert PostProcess(0.6, blend=1.0).apply(blended)["t1"] == ["c", "d"]
 
 
+def test_skip_taken_leaves_out_what_the_channel_already_links_unless_nothing_else_is_left():
+    taken = SCORED.assign(channel_links=[1, 0, 0, 0, 0, 2, 0, 1, 1])  # a (t1), y (t2), all of t3
+    rule = PostProcess(0.0, relative=0.5, skip_taken=True)
+    # t1: a is taken, so b leads and c (0.5 >= 0.45) joins; t2: y out; t3: every item taken, all read
+    assert rule.apply(taken) == {"t1": ["b", "c"], "t2": ["x", "z"], "t3": ["p", "q"]}
+    assert PostProcess(0.0, relative=0.5).apply(taken)["t1"] == ["a", "b", "c"]  # off: as before
+    assert PostProcess(0.0, relative=0.5, skip_taken=True).apply(SCORED)["t1"] == ["a", "b", "c"]  # no column
+    assert PostProcess.from_row({**rule.__dict__, "skip_taken": True}).skip_taken
+    assert not PostProcess.from_row({**rule.__dict__, "skip_taken": np.nan}).skip_taken  # an older table
+    assert not tune(SCORED, TRUTH)[0].skip_taken  # nothing taken: the same sets, and ties go to the rule without
+
+
 def test_rule_table_scores_every_rule_as_applying_it_would():
     shared = pd.concat([SCORED, pd.DataFrame({"topic_id": ["t2"], "content_id": ["c"], "score": [0.45]})])
-    shared = shared.assign(retriever_score=np.linspace(0, 1, len(shared)))
+    shared = shared.assign(retriever_score=np.linspace(0, 1, len(shared)),
+                           channel_links=[0, 1, 0, 0, 3, 0, 0, 0, 0, 1])  # b (t1), x and c (t2) taken
     table = rule_table(shared, TRUTH, blends=(0.0, 0.5))
+    half = len(table.rules) // 2
+    assert table.rules["skip_taken"].value_counts().to_dict() == {False: half, True: half}
     assert set(table.rules["family"]) == {"threshold", "relative", "at least n", "1st place",
                                           "expected F2", "top-k"}
     f2 = table.f2().mean(axis=1)

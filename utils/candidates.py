@@ -104,13 +104,18 @@ def neighbour_candidates(model, queries: pd.DataFrame, known: pd.DataFrame, link
 COUNTS = {"title_links": ("title",), "text_links": ("title", "description"), "parent_links": ("parent",)}
 """Link counts (LECR's 1st place): how many known topics with the same title, the same title
 and description, or the same parent (siblings) link the candidate."""
+CHANNEL_LINKS = {"channel_links": ("channel",)}
+"""How many known topics of the topic's own channel link the candidate: an item the
+curriculum already attaches elsewhere, which a curriculum rarely attaches twice (the
+selection may leave it out: :attr:`utils.postprocess.PostProcess.skip_taken`)."""
 
 
-def link_counts(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, links: pd.DataFrame
-                ) -> pd.DataFrame:
-    """:data:`COUNTS` for each row of ``candidates`` (``topic_id, content_id``), counting the
-    ``links`` of the ``known`` topic ids (``topics``: the topics table), never the candidate's
-    own topic; an empty title or parent counts nothing (missing)."""
+def link_counts(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, links: pd.DataFrame,
+                counts: dict = COUNTS) -> pd.DataFrame:
+    """``counts`` (:data:`COUNTS`, :data:`CHANNEL_LINKS`) for each row of ``candidates``
+    (``topic_id, content_id``), counting the ``links`` of the ``known`` topic ids (``topics``:
+    the topics table), never the candidate's own topic; an empty title or parent counts
+    nothing (missing)."""
     table = topics.set_index("id")
     own = pd.MultiIndex.from_frame(links[["topic_id", "content_id"]])
     known_links = links[links["topic_id"].isin(known)].join(table, on="topic_id")
@@ -118,10 +123,10 @@ def link_counts(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, link
     self_link = (pd.MultiIndex.from_frame(candidates[["topic_id", "content_id"]]).isin(own)
                  & candidates["topic_id"].isin(known).to_numpy())
     out = {}
-    for name, keys in COUNTS.items():
-        counts = known_links.groupby([*keys, "content_id"]).size()
+    for name, keys in counts.items():
+        linked = known_links.groupby([*keys, "content_id"]).size()
         found = pd.MultiIndex.from_frame(pairs[[*keys, "content_id"]])
-        values = counts.reindex(found).fillna(0).to_numpy() - self_link
+        values = linked.reindex(found).fillna(0).to_numpy() - self_link
         blank = (pairs[keys[0]] == "").to_numpy()
         out[name] = np.where(blank, np.nan, values)
     return pd.DataFrame(out, index=candidates.index)
@@ -138,7 +143,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
            k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
            query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
            links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None,
-           neighbours_vote: bool = False, zero_shot=None,
+           with_link_counts: bool = True, neighbours_vote: bool = False, zero_shot=None,
            caches: dict | None = None, int8: bool = False
            ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
@@ -146,8 +151,9 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`):
     with ``neighbours_vote`` it proposes candidates as the others do (a vote in the fusion),
     else it only marks the candidates the others found (its rank and score, features);
-    with ``topic_table`` (the topics table: titles, parents) too, the fused candidates get the
-    :data:`COUNTS` of those links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
+    with ``topic_table`` (the topics table: channels, titles, parents) too, the fused
+    candidates get :data:`CHANNEL_LINKS` and, ``with_link_counts``, the :data:`COUNTS` of those
+    links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
     id, usually the base model the retrievers were fine-tuned from) adds that model's top-``k``
     of every query as a source that votes (``zero_shot``). ``caches`` maps a retriever's name,
     or ``zero_shot``, to its :class:`~utils.embcache.ContentCache`: content embeddings are
@@ -199,12 +205,13 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     with stage(timer, "fuse", items=len(queries)):
         fused = fuse(sources, k=k, using=[n for n in sources if n != "neighbours" or neighbours_vote])
     if topic_table is not None:
+        wanted = {**CHANNEL_LINKS, **(COUNTS if with_link_counts else {})}
         with stage(timer, "link counts", items=len(fused)):
             served_by = fused["topic_id"].map(serving.set_index("topic_id")["retriever"])
-            counts = [link_counts(fused[served_by == name], topic_table, set(known[name]["id"]), links)
+            counts = [link_counts(fused[served_by == name], topic_table, set(known[name]["id"]), links, wanted)
                       for name in retrievers if (served_by == name).any()]
             fused = fused.join(pd.concat(counts)) if counts else fused.assign(
-                **{name: np.nan for name in COUNTS})
+                **{name: np.nan for name in wanted})
     return fused, sources
 
 
@@ -348,16 +355,17 @@ def recall_by_language(tables: dict[str, pd.DataFrame], truth: pd.DataFrame,
 def stage1_table(tables: dict[str, pd.DataFrame], truth, **crossfit_args) -> pd.DataFrame:
     """F2 of stage 1 alone for each candidates table: every topic takes its top k (by
     ``rank``), or every candidate above a score threshold (``score``, or ``mean_score`` for a
-    fused table; a topic with none above keeps its best). ``F2 at top-k`` and ``F2 at
-    threshold`` are honest (:func:`utils.tuning.crossfit`: k or the threshold chosen on other
-    topics); the in-sample figures of the best k and threshold stand beside them."""
+    fused table; a topic with none above keeps its best; no item skipped). ``F2 at top-k``
+    and ``F2 at threshold`` are honest (:func:`utils.tuning.crossfit`: k or the threshold
+    chosen on other topics); the in-sample figures of the best k and threshold stand beside them."""
     from . import tuning
 
     rows = {}
     for name, frame in tables.items():
         score = frame["score" if "score" in frame else "mean_score"].astype(float).fillna(0.0)
-        by = {"top-k": tuning.rule_table(frame.assign(score=1.0 / frame["rank"]), truth, ["top-k"]),
-              "threshold": tuning.rule_table(frame.assign(score=score), truth, ["threshold"])}
+        plain = {"skip_taken": (False,)}
+        by = {"top-k": tuning.rule_table(frame.assign(score=1.0 / frame["rank"]), truth, ["top-k"], **plain),
+              "threshold": tuning.rule_table(frame.assign(score=score), truth, ["threshold"], **plain)}
         row = {}
         for how, table in by.items():
             rule, in_sample = table.best()

@@ -16,7 +16,10 @@ used at all) and keeps, as a union:
   where the scores are calibrated probabilities);
 
 and a topic left with nothing takes its best ``fill`` candidates, so no topic is ever
-predicted empty (an empty prediction scores 0).
+predicted empty (an empty prediction scores 0). With ``skip_taken`` the rule first leaves out
+the candidates that known topics of the topic's own channel already link (``channel_links``,
+:data:`utils.candidates.CHANNEL_LINKS`), unless the topic has no other candidate: a
+curriculum rarely attaches one item to two of its topics.
 
 The rule is chosen on validation topics (:mod:`utils.tuning`) and saved as JSON beside the
 model, so the submission applies exactly what was validated.
@@ -36,8 +39,12 @@ from .metrics import scores_per_topic
 BETA2 = 4.0
 """F2: recall weighs 2² = 4 times precision."""
 
-FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "item_gap", "expected_f2"]
+FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "item_gap", "expected_f2",
+          "skip_taken"]
 """The fields that make one rule (the others name the columns it reads)."""
+TAKEN = "channel_links"
+"""The candidates' column that ``skip_taken`` reads: how many known topics of the topic's own
+channel link the item (:func:`utils.candidates.recall`); a frame without it has none taken."""
 
 
 def select(scored: pd.DataFrame, score: str, threshold: float, relative: float | None = None,
@@ -88,6 +95,9 @@ class PostProcess:
     expected_f2: float | None = None
     """Keep each topic's best k, k maximising the expected F2 with the score times this as
     the probability of a link (the threshold, relative, gap and min_items are then unused)."""
+    skip_taken: bool = False
+    """Leave out the candidates already linked to a known topic of the topic's channel
+    (:data:`TAKEN` > 0) before anything else, unless every candidate of the topic is."""
 
     @property
     def needs_score(self) -> bool:
@@ -101,10 +111,12 @@ class PostProcess:
 
     def keep(self, scored: pd.DataFrame) -> np.ndarray:
         """Which rows of ``scored`` the rule keeps (a boolean array aligned with its rows)."""
-        frame = Ranked(scored["topic_id"].to_numpy(), self.final_scores(scored).to_numpy(float),
-                        scored["content_id"].to_numpy())
+        rows = np.flatnonzero(considered(scored)) if self.skip_taken else np.arange(len(scored))
+        part = scored.iloc[rows]
+        frame = Ranked(part["topic_id"].to_numpy(), self.final_scores(part).to_numpy(float),
+                        part["content_id"].to_numpy())
         kept = np.zeros(len(scored), dtype=bool)
-        kept[frame.order] = frame.keep(self)
+        kept[rows[frame.order]] = frame.keep(self)
         return kept
 
     def apply(self, scored: pd.DataFrame) -> dict[str, list[str]]:
@@ -134,10 +146,22 @@ class PostProcess:
             value = row.get(name)
             return None if value is None or pd.isna(value) else float(value)
 
+        skip = row.get("skip_taken")
         return cls(threshold=number("threshold"), relative=number("relative"), gap=number("gap"),
                    fill=int(row["fill"]), min_items=int(row["min_items"]),
                    item_gap=number("item_gap"), expected_f2=number("expected_f2"),
-                   blend=float(row["blend"]), score=score, blend_with=blend_with)
+                   blend=float(row["blend"]), score=score, blend_with=blend_with,
+                   skip_taken=bool(skip) if skip is not None and not pd.isna(skip) else False)
+
+
+def considered(scored: pd.DataFrame) -> np.ndarray:
+    """The rows a ``skip_taken`` rule reads: the candidates that no known topic of the topic's
+    channel links (:data:`TAKEN`), and every candidate of a topic whose candidates all are."""
+    if TAKEN not in scored:
+        return np.ones(len(scored), dtype=bool)
+    taken = scored[TAKEN].fillna(0).to_numpy() > 0
+    every = pd.Series(taken).groupby(scored["topic_id"].to_numpy()).transform("all").to_numpy()
+    return ~taken | every
 
 
 class Ranked:

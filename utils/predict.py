@@ -122,7 +122,7 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
     fused, _ = recall(queries, content, {"main": pipeline.retriever}, k=top_k or pipeline.top_k,
                       tfidf=settings.get("tfidf", True), neighbours=settings.get("neighbours", 0),
                       known={"main": known}, links=data.links, max_length=pipeline.max_length,
-                      topic_table=data.topics if settings.get("link_counts") else None,
+                      topic_table=data.topics, with_link_counts=bool(settings.get("link_counts")),
                       neighbours_vote=settings.get("neighbours_vote", False),
                       zero_shot=pipeline.zero_shot, batch_size=batch_size,
                       query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.model_selection import RepeatedKFold
 
 from .metrics import as_id_lists
-from .postprocess import BETA2, FIELDS, PostProcess, Ranked
+from .postprocess import BETA2, FIELDS, PostProcess, Ranked, considered
 
 THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.98, 50), 2))
 """Absolute thresholds tried: fixed values (not the scores' quantiles), so that the same grid
@@ -112,10 +112,11 @@ def _truth_counts(truth, topics) -> tuple[np.ndarray, set]:
 
 
 def rule_table(scored: pd.DataFrame, truth, families=None, blends=(0.0,), score: str = "score",
-               blend_with: str = "retriever_score", thresholds=THRESHOLDS) -> RuleTable:
+               blend_with: str = "retriever_score", thresholds=THRESHOLDS,
+               skip_taken=(False, True)) -> RuleTable:
     """Score every rule of ``families`` (names of :data:`FAMILIES`, or a dict like it;
-    default all) at each blend on every topic of ``truth`` (topics it has that ``scored``
-    lacks score 0)."""
+    default all) at each blend, with and without ``skip_taken`` (each value of it), on every
+    topic of ``truth`` (topics it has that ``scored`` lacks score 0)."""
     families = {name: FAMILIES[name] for name in (families or FAMILIES)} if not isinstance(
         families, dict) else families
     topics = pd.Index(sorted(as_id_lists(truth)), name="topic_id")
@@ -123,32 +124,50 @@ def rule_table(scored: pd.DataFrame, truth, families=None, blends=(0.0,), score:
     scored = scored[scored["topic_id"].isin(topics)]
     label = np.fromiter(((t, c) in links for t, c in zip(scored["topic_id"], scored["content_id"])),
                         dtype=bool, count=len(scored))
-    to_column = topics.get_indexer
+    rows_read = considered(scored)
     rows, kept, hits = [], [], []
     for blend in blends:
-        rule = PostProcess(score=score, blend=float(blend), blend_with=blend_with)
-        frame = Ranked(scored["topic_id"].to_numpy(), rule.final_scores(scored).to_numpy(float),
-                        scored["content_id"].to_numpy())
-        frame_label = label[frame.order]
-        column = to_column(frame.topics)
-        for family, entries in families.items():
-            for entry in entries:
-                grid = [entry.get("threshold")] if "threshold" in entry else thresholds
-                for threshold in grid:
-                    rule = PostProcess(**{**entry, "threshold": threshold}, score=score,
-                                       blend=float(blend), blend_with=blend_with)
-                    keep = frame.keep(rule)
-                    row_kept, row_hits = np.zeros(len(topics)), np.zeros(len(topics))
-                    row_kept[column] = frame.by_topic(keep)
-                    row_hits[column] = frame.by_topic(keep & frame_label)
-                    kept.append(row_kept)
-                    hits.append(row_hits)
-                    rows.append({"family": family, **{k: v for k, v in asdict(rule).items()
-                                                      if k in RULE_COLUMNS}})
+        blocks = {}
+        for skip in skip_taken:
+            if skip and rows_read.all() and False in blocks:  # nothing taken: the same sets
+                blocks[skip] = blocks[False]
+            else:
+                part = rows_read if skip else np.ones(len(scored), dtype=bool)
+                blocks[skip] = _scored_rules(scored[part], label[part], topics, families, float(blend),
+                                             score, blend_with, thresholds)
+            block_rows, block_kept, block_hits = blocks[skip]
+            rows += [{**row, "skip_taken": bool(skip)} for row in block_rows]
+            kept += block_kept
+            hits += block_hits
     rules = pd.DataFrame(rows, columns=RULE_COLUMNS)
     counts = np.int16 if len(scored) and scored.groupby("topic_id").size().max() < 2**15 else np.int32
     return RuleTable(rules, topics, np.array(kept, dtype=counts), np.array(hits, dtype=counts),
                      truths, score, blend_with)
+
+
+def _scored_rules(scored, label, topics, families, blend, score, blend_with, thresholds):
+    """Per rule of ``families`` at ``blend`` on the rows of ``scored``: its fields, and the
+    items it keeps and the true links among them per topic of ``topics``."""
+    rule = PostProcess(score=score, blend=blend, blend_with=blend_with)
+    frame = Ranked(scored["topic_id"].to_numpy(), rule.final_scores(scored).to_numpy(float),
+                   scored["content_id"].to_numpy())
+    frame_label = label[frame.order]
+    column = topics.get_indexer(frame.topics)
+    rows, kept, hits = [], [], []
+    for family, entries in families.items():
+        for entry in entries:
+            grid = [entry.get("threshold")] if "threshold" in entry else thresholds
+            for threshold in grid:
+                rule = PostProcess(**{**entry, "threshold": threshold}, score=score,
+                                   blend=blend, blend_with=blend_with)
+                keep = frame.keep(rule)
+                row_kept, row_hits = np.zeros(len(topics)), np.zeros(len(topics))
+                row_kept[column] = frame.by_topic(keep)
+                row_hits[column] = frame.by_topic(keep & frame_label)
+                kept.append(row_kept)
+                hits.append(row_hits)
+                rows.append({"family": family, **{k: v for k, v in asdict(rule).items() if k in RULE_COLUMNS}})
+    return rows, kept, hits
 
 
 def threshold_curve(table: RuleTable) -> tuple[np.ndarray, np.ndarray]:
@@ -167,11 +186,11 @@ def tune(scored: pd.DataFrame, truth, score: str = "score", families=None, blend
 
 def stage1_tables(candidates: pd.DataFrame, truth, families=None) -> dict[str, RuleTable]:
     """The stage-1 baselines on recall's candidates: a fixed top-k of the fused list (the
-    floor any rule must beat) and ``families``' rules on the retriever's cosine (0 where
-    only TF-IDF found the pair)."""
+    floor any rule must beat; it skips nothing, ``skip_taken``) and ``families``' rules on the
+    retriever's cosine (0 where only TF-IDF found the pair)."""
     return {
         "stage 1: fused list, top-k": rule_table(candidates.assign(score=1.0 / candidates["rank"]),
-                                                 truth, ["top-k"]),
+                                                 truth, ["top-k"], skip_taken=(False,)),
         "stage 1: retriever cosine": rule_table(
             candidates.assign(score=candidates["retriever_score"].fillna(0.0)), truth, families),
     }
