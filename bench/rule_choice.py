@@ -1,13 +1,19 @@
 """Honest F2 of other ways to choose the selection rule, on the kept fold files.
 
-    python bench/rule_choice.py docs/quality/minilecr-topic-honest docs/quality/minilecr-channel-honest
+    python bench/rule_choice.py docs/quality/minilecr-topic-honest docs/quality/minilecr-channel-honest \
+        --data ../shared/data/minilecr
 
 Each folder holds ``bench/quality.py``'s kept folds (``foldF/reranker/scored_valid.parquet``
 and ``valid_truth.csv``: the feature ranker's scores of the fold's validation topics). For each
 fold, the feature ranker's rule is chosen as notebook 05 chooses it (the relative family at its
-blends, on the fold's other topics: :func:`utils.tuning.crossfit`) and in other ways, each
-honest (chosen on other topics than those scored):
+blends, with and without ``skip_taken``, on the fold's other topics:
+:func:`utils.tuning.crossfit`) and in other ways, each honest (chosen on other topics than
+those scored). With ``--data``, folds kept before notebook 04 wrote ``channel_links`` get it
+as notebook 04 computes it for the validation topics (the known topics of the topic's channel
+linking the item: ``foldF/folds.csv``'s topics outside the fold).
 
+- ``without skip_taken``: the grid before ``skip_taken``; ``fused list, top-k``: the floor,
+  and the same floor on the items no known topic of the channel links;
 - ``smoothed over thresholds``: each rule's mean F2 averaged with its neighbours' on the
   threshold grid (a window of 3) before the choice;
 - ``blends every 0.1``, ``relative every 0.05``: finer grids;
@@ -34,7 +40,8 @@ import pandas as pd  # noqa: E402
 from sklearn.model_selection import RepeatedKFold  # noqa: E402
 
 from bench.tables import print_by_fold  # noqa: E402
-from utils import stage2, tuning  # noqa: E402
+from utils import candidates, stage2, tuning  # noqa: E402
+from utils.data import load_competition  # noqa: E402
 from utils.tuning import FAMILIES, RuleTable  # noqa: E402
 
 BLENDS = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -46,8 +53,13 @@ WEIGHTS = [0, 0.1, 0.25, 0.5, 1, 2]
 RELATIVE = FAMILIES["relative"]
 
 
-def _scores(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _scores(folder: Path, data=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     scored, truth = stage2.fold_scores(folder)
+    if data is not None and candidates.CHANNEL_LINKS.keys() - set(scored.columns):
+        folds = pd.read_csv(folder / "folds.csv", dtype={"topic_id": str})
+        known = set(folds.loc[folds["fold"] != int(folder.name[4:]), "topic_id"])
+        scored = scored.join(candidates.link_counts(scored, data.topics, known, data.links,
+                                                    candidates.CHANNEL_LINKS))
     return scored.assign(score=scored[f"score:{stage2.FEATURES}"]), truth
 
 
@@ -96,20 +108,28 @@ def _pool(tables: list[RuleTable]) -> np.ndarray:
     return tuning.joined(tables).f2().mean(axis=1)
 
 
-def view(folder: Path) -> pd.DataFrame:
-    """One row per way of choosing, one column per fold of ``folder``: honest F2."""
+def view(folder: Path, data=None) -> pd.DataFrame:
+    """One row per way of choosing, one column per fold of ``folder``: honest F2 (``data``: the
+    competition data, for folds kept without ``channel_links``)."""
     folds = sorted(int(p.name[4:]) for p in folder.glob("fold*") if (p / "reranker" / "scored_valid.parquet").is_file())
     if len(folds) < 3:
         raise SystemExit(f"{folder}: {len(folds)} kept fold(s) with scores; the nested choice needs 3 or more")
-    frames = {f: _scores(folder / f"fold{f}") for f in folds}
+    frames = {f: _scores(folder / f"fold{f}", data) for f in folds}
     tables = {f: tuning.rule_table(*frames[f], ["relative"], blends=BLENDS) for f in folds}
     rows = {}
     for f in folds:
         scored, truth = frames[f]
         table, others = tables[f], [tables[g] for g in folds if g != f]
+        floor = scored.assign(score=1.0 / scored["rank"]) if "rank" in scored else None
         found = {"notebook 05 (relative rule, chosen on the fold's other topics)":
                  tuning.crossfit({"features": table}, SPLITS, REPEATS).quality()["f2"],
+                 "without skip_taken": tuning.crossfit({"features": table.subset(skip_taken=False)},
+                                                       SPLITS, REPEATS).quality()["f2"],
                  "smoothed over thresholds": _honest(table, transform=_smoothed(table))}
+        if floor is not None:
+            for name, skip in [("fused list, top-k (the floor)", False), ("fused list, top-k of the items not taken", True)]:
+                found[name] = tuning.crossfit({"top-k": tuning.rule_table(floor, truth, ["top-k"], skip_taken=(skip,))},
+                                              SPLITS, REPEATS).quality()["f2"]
         for name, families, blends in [
                 ("blends every 0.1", {"relative": RELATIVE}, list(np.round(np.linspace(0, 1, 11), 2))),
                 ("relative every 0.05", {"relative": [{"relative": r, "fill": fill} for r in np.round(np.arange(0.5, 0.96, 0.05), 2)
@@ -138,9 +158,11 @@ def view(folder: Path) -> pd.DataFrame:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", type=Path, nargs="+", help="bench/quality.py --keep folders")
+    parser.add_argument("--data", help="the competition data the folds ran on: channel_links for folds kept without it")
     args = parser.parse_args(argv)
+    data = load_competition(args.data) if args.data else None
     for folder in args.folders:
-        print_by_fold(view(folder), f"{folder.name}: way of choosing (honest F2)")
+        print_by_fold(view(folder, data), f"{folder.name}: way of choosing (honest F2)")
 
 
 if __name__ == "__main__":

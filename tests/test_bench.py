@@ -196,6 +196,8 @@ def test_rule_choice_benchmark_smoke(tmp_path):
         scored = pd.DataFrame([(t, f"c{j}") for t in topics for j in range(8)], columns=["topic_id", "content_id"])
         scored["score:features"] = rng.random(len(scored)).astype("float32")
         scored["retriever_score"] = rng.uniform(0.3, 0.8, len(scored))
+        scored["rank"] = scored.groupby("topic_id").cumcount() + 1
+        scored["channel_links"] = rng.integers(0, 2, len(scored))  # what notebook 04 writes now
         folder = tmp_path / f"fold{fold}" / "reranker"
         folder.mkdir(parents=True)
         scored.to_parquet(folder / "scored_valid.parquet", index=False)
@@ -204,6 +206,7 @@ def test_rule_choice_benchmark_smoke(tmp_path):
     table = load("rule_choice").view(tmp_path)
     assert list(table.columns) == ["fold 0", "fold 1", "fold 2", "mean"]
     assert table.index[0].startswith("notebook 05") and "other folds, w chosen on them" in table.index
+    assert {"without skip_taken", "fused list, top-k (the floor)", "fused list, top-k of the items not taken"} <= set(table.index)
     assert ((table >= 0) & (table <= 1)).all().all()
 
 

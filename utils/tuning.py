@@ -89,14 +89,19 @@ class RuleTable:
         i = int(np.argmax(mean))
         return self.rule(i), float(mean[i])
 
-    def subset(self, families=None) -> "RuleTable":
-        """The table of the rules of ``families`` only (None: all)."""
-        if families is None:
+    def subset(self, families=None, skip_taken: bool | None = None) -> "RuleTable":
+        """The table of the rules of ``families`` only (None: all), and of that ``skip_taken``
+        (None: both)."""
+        if families is None and skip_taken is None:
             return self
-        keep = self.rules["family"].isin(list(families)).to_numpy()
+        keep = np.ones(len(self.rules), dtype=bool)
+        if families is not None:
+            keep &= self.rules["family"].isin(list(families)).to_numpy()
+        if skip_taken is not None:
+            keep &= (self.rules["skip_taken"].astype(bool) == skip_taken).to_numpy()
         if not keep.any():
-            raise ValueError(f"no rule of families {list(families)} in this table "
-                             f"(it has {sorted(self.rules['family'].unique())})")
+            raise ValueError(f"no rule of families {list(families or [])} and skip_taken {skip_taken} in "
+                             f"this table (it has {sorted(self.rules['family'].unique())})")
         return RuleTable(self.rules[keep].reset_index(drop=True), self.topics, self.kept[keep],
                          self.hits[keep], self.truths, self.score, self.blend_with)
 
