@@ -9,8 +9,8 @@ fold, the feature ranker's rule is chosen as notebook 05 chooses it (the relativ
 blends, with and without ``skip_taken``, on the fold's other topics:
 :func:`utils.tuning.crossfit`) and in other ways, each honest (chosen on other topics than
 those scored). With ``--data``, folds kept before notebook 04 wrote ``channel_links`` get it
-as notebook 04 computes it for the validation topics (the known topics of the topic's channel
-linking the item: ``foldF/folds.csv``'s topics outside the fold).
+(and ``channel_reuse``) as notebook 04 computes them for the validation topics (the known
+topics: ``foldF/folds.csv``'s topics outside the fold; :func:`utils.candidates.channel_use`).
 
 - ``without skip_taken``: the grid before ``skip_taken``; ``fused list, top-k``: the floor,
   and the same floor on the items no known topic of the channel links;
@@ -55,11 +55,10 @@ RELATIVE = FAMILIES["relative"]
 
 def _scores(folder: Path, data=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     scored, truth = stage2.fold_scores(folder)
-    if data is not None and candidates.CHANNEL_LINKS.keys() - set(scored.columns):
+    if data is not None and "channel_links" not in scored:
         folds = pd.read_csv(folder / "folds.csv", dtype={"topic_id": str})
         known = set(folds.loc[folds["fold"] != int(folder.name[4:]), "topic_id"])
-        scored = scored.join(candidates.link_counts(scored, data.topics, known, data.links,
-                                                    candidates.CHANNEL_LINKS))
+        scored = scored.join(candidates.channel_use(scored, data.topics, known, data.links))
     return scored.assign(score=scored[f"score:{stage2.FEATURES}"]), truth
 
 

@@ -180,14 +180,18 @@ def test_link_counts_count_known_topics_alike_never_the_topic_itself():
     assert (unknown.loc[:1] == 0).all().all()  # nothing known but the topic itself
 
 
-def test_channel_links_count_the_known_topics_of_the_topics_own_channel():
-    topics = pd.DataFrame({"id": ["t", "a", "b", "o", "h"], "channel": ["c1", "c1", "c1", "c2", "c1"],
-                           "title": ["T", "A", "B", "O", "H"], "description": "", "parent": ""})
-    links = pd.DataFrame({"topic_id": ["t", "a", "b", "o", "h", "h"], "content_id": ["x", "x", "y", "z", "z", "w"]})
-    candidates = pd.DataFrame({"topic_id": ["t"] * 4, "content_id": ["x", "y", "z", "w"]})
-    found = cand.link_counts(candidates, topics, {"t", "a", "b", "o"}, links, cand.CHANNEL_LINKS)
-    # x: a (and t itself, never counted); y: b; z: only o, of another channel, and h, not known; w: h alone
-    assert list(found.columns) == ["channel_links"] and found["channel_links"].tolist() == [1, 1, 0, 0]
+def test_channel_use_counts_the_known_topics_of_the_topics_own_channel_and_its_reuse():
+    topics = pd.DataFrame({"id": ["t", "a", "b", "o", "p", "h"], "channel": ["c1", "c1", "c1", "c2", "c2", "c1"],
+                           "title": ["T", "A", "B", "O", "P", "H"], "description": "", "parent": ""})
+    links = pd.DataFrame({"topic_id": ["t", "a", "b", "o", "p", "h", "h"],
+                          "content_id": ["x", "x", "y", "z", "z", "z", "w"]})
+    candidates = pd.DataFrame({"topic_id": ["t"] * 4 + ["o"], "content_id": ["x", "y", "z", "w", "z"]})
+    found = cand.channel_use(candidates, topics, {"t", "a", "b", "o", "p"}, links)
+    # x: a (and t itself, never counted); y: b; z: only o and p, of another channel, and h, not known; w: h alone
+    assert found["channel_links"].tolist() == [1, 1, 0, 0, 1]  # o's z: p links it (o itself not counted)
+    # c1's known links: t-x, a-x, b-y (x twice: 2 of 3 reuse an item); c2's: o-z, p-z (both)
+    assert found["channel_reuse"].round(3).tolist() == [0.667] * 4 + [1.0]
+    assert (cand.channel_use(candidates, topics, set(), links)[["channel_links", "channel_reuse"]] == 0).all().all()
 
 
 def test_the_second_degree_votes_or_only_marks(frames, monkeypatch):

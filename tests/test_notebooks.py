@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -112,6 +113,9 @@ def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeli
     valid = found[fold == 0]
     pairs = pd.MultiIndex.from_arrays([valid["topic_id"].map(channel), valid["content_id"]])
     assert (valid["channel_links"].to_numpy() == expected.reindex(pairs).fillna(0).to_numpy()).all()
+    reuse = (known.groupby([known["topic_id"].map(channel), "content_id"])["topic_id"].transform("size") > 1
+             ).groupby(known["topic_id"].map(channel)).mean()
+    assert np.allclose(valid["channel_reuse"], valid["topic_id"].map(channel).map(reuse).fillna(0.0))
     recall = pd.read_csv(work / "recall_candidates.csv", index_col=0)
     assert {"tfidf", "zero-shot", "round1", "round2", "fusion"} <= set(recall.index)
     assert (work / "stage1_f2.csv").is_file()

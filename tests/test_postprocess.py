@@ -66,6 +66,9 @@ def test_skip_taken_leaves_out_what_the_channel_already_links_unless_nothing_els
     assert PostProcess.from_row({**rule.__dict__, "skip_taken": True}).skip_taken
     assert not PostProcess.from_row({**rule.__dict__, "skip_taken": np.nan}).skip_taken  # an older table
     assert not tune(SCORED, TRUTH)[0].skip_taken  # nothing taken: the same sets, and ties go to the rule without
+    # a channel that reuses its items (a share at or above REUSE_GATE): nothing is skipped there
+    reused = taken.assign(channel_reuse=[0.5] * 4 + [0.0] * 5)
+    assert rule.apply(reused) == {"t1": ["a", "b", "c"], "t2": ["x", "z"], "t3": ["p", "q"]}
 
 
 def test_rule_table_scores_every_rule_as_applying_it_would():

@@ -106,8 +106,7 @@ COUNTS = {"title_links": ("title",), "text_links": ("title", "description"), "pa
 and description, or the same parent (siblings) link the candidate."""
 CHANNEL_LINKS = {"channel_links": ("channel",)}
 """How many known topics of the topic's own channel link the candidate: an item the
-curriculum already attaches elsewhere, which a curriculum rarely attaches twice (the
-selection may leave it out: :attr:`utils.postprocess.PostProcess.skip_taken`)."""
+curriculum already attaches elsewhere (:func:`channel_use`)."""
 
 
 def link_counts(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, links: pd.DataFrame,
@@ -132,6 +131,25 @@ def link_counts(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, link
     return pd.DataFrame(out, index=candidates.index)
 
 
+def channel_use(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, links: pd.DataFrame
+                ) -> pd.DataFrame:
+    """For each row of ``candidates``, what the curriculum of its topic already does with the
+    item, from the ``links`` of the ``known`` topic ids: ``channel_links``, how many known
+    topics of the topic's channel link it (never the topic itself), and ``channel_reuse``, the
+    share of that channel's known links whose item another known topic of the channel links
+    too (0 for a channel with no known link). A curriculum that does not reuse its items
+    rarely attaches a linked item again: the selection may leave such items out
+    (:attr:`utils.postprocess.PostProcess.skip_taken`)."""
+    channel = topics.set_index("id")["channel"]
+    known_links = links[links["topic_id"].isin(known)]
+    known_links = known_links.assign(channel=known_links["topic_id"].map(channel).to_numpy())
+    per_item = known_links.groupby(["channel", "content_id"])["topic_id"].transform("size")
+    reuse = (per_item > 1).groupby(known_links["channel"]).mean()
+    found = link_counts(candidates, topics, known, links, CHANNEL_LINKS)
+    found["channel_reuse"] = candidates["topic_id"].map(channel).map(reuse).fillna(0.0).to_numpy()
+    return found
+
+
 def known_topics(topics: pd.DataFrame, folds: pd.DataFrame, holdouts: dict) -> dict[str, pd.DataFrame]:
     """``{retriever: the topics whose links it may know}``: the correlated topics (in
     ``folds``) it did not leave out, for :func:`recall`'s second-degree source."""
@@ -152,8 +170,8 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     with ``neighbours_vote`` it proposes candidates as the others do (a vote in the fusion),
     else it only marks the candidates the others found (its rank and score, features);
     with ``topic_table`` (the topics table: channels, titles, parents) too, the fused
-    candidates get :data:`CHANNEL_LINKS` and, ``with_link_counts``, the :data:`COUNTS` of those
-    links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
+    candidates get :func:`channel_use`'s columns and, ``with_link_counts``, the :data:`COUNTS`
+    of those links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
     id, usually the base model the retrievers were fine-tuned from) adds that model's top-``k``
     of every query as a source that votes (``zero_shot``). ``caches`` maps a retriever's name,
     or ``zero_shot``, to its :class:`~utils.embcache.ContentCache`: content embeddings are
@@ -205,13 +223,17 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     with stage(timer, "fuse", items=len(queries)):
         fused = fuse(sources, k=k, using=[n for n in sources if n != "neighbours" or neighbours_vote])
     if topic_table is not None:
-        wanted = {**CHANNEL_LINKS, **(COUNTS if with_link_counts else {})}
         with stage(timer, "link counts", items=len(fused)):
             served_by = fused["topic_id"].map(serving.set_index("topic_id")["retriever"])
-            counts = [link_counts(fused[served_by == name], topic_table, set(known[name]["id"]), links, wanted)
-                      for name in retrievers if (served_by == name).any()]
-            fused = fused.join(pd.concat(counts)) if counts else fused.assign(
-                **{name: np.nan for name in wanted})
+            counts = []
+            for name in retrievers:
+                served, ids = fused[served_by == name], set(known[name]["id"])
+                if len(served):
+                    found = channel_use(served, topic_table, ids, links)
+                    counts.append(found.join(link_counts(served, topic_table, ids, links))
+                                  if with_link_counts else found)
+            columns = ["channel_links", "channel_reuse", *(COUNTS if with_link_counts else ())]
+            fused = fused.join(pd.concat(counts)) if counts else fused.assign(**{name: np.nan for name in columns})
     return fused, sources
 
 

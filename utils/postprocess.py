@@ -17,9 +17,9 @@ used at all) and keeps, as a union:
 
 and a topic left with nothing takes its best ``fill`` candidates, so no topic is ever
 predicted empty (an empty prediction scores 0). With ``skip_taken`` the rule first leaves out
-the candidates that known topics of the topic's own channel already link (``channel_links``,
-:data:`utils.candidates.CHANNEL_LINKS`), unless the topic has no other candidate: a
-curriculum rarely attaches one item to two of its topics.
+the candidates that known topics of the topic's own channel already link, in a channel whose
+known links rarely reuse an item (:func:`utils.candidates.channel_use`), unless the topic
+has no other candidate: such a curriculum rarely attaches one item to two of its topics.
 
 The rule is chosen on validation topics (:mod:`utils.tuning`) and saved as JSON beside the
 model, so the submission applies exactly what was validated.
@@ -42,9 +42,15 @@ BETA2 = 4.0
 FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "item_gap", "expected_f2",
           "skip_taken"]
 """The fields that make one rule (the others name the columns it reads)."""
-TAKEN = "channel_links"
-"""The candidates' column that ``skip_taken`` reads: how many known topics of the topic's own
-channel link the item (:func:`utils.candidates.recall`); a frame without it has none taken."""
+TAKEN, REUSE = "channel_links", "channel_reuse"
+"""The candidates' columns that ``skip_taken`` reads (:func:`utils.candidates.channel_use`):
+how many known topics of the topic's own channel link the item, and the share of that
+channel's known links whose item it attaches twice or more. A frame without the first has no
+item taken; without the second, every channel counts as one that does not reuse."""
+REUSE_GATE = 0.1
+"""``skip_taken`` leaves items out only in channels that reuse fewer of their linked items
+than this (on mini-LECR a channel reuses none or a third and more: docs/RESULTS.md, "Items the
+curriculum already uses")."""
 
 
 def select(scored: pd.DataFrame, score: str, threshold: float, relative: float | None = None,
@@ -97,7 +103,8 @@ class PostProcess:
     the probability of a link (the threshold, relative, gap and min_items are then unused)."""
     skip_taken: bool = False
     """Leave out the candidates already linked to a known topic of the topic's channel
-    (:data:`TAKEN` > 0) before anything else, unless every candidate of the topic is."""
+    (:data:`TAKEN` > 0) in a channel that rarely reuses its items (:data:`REUSE` below
+    :data:`REUSE_GATE`) before anything else, unless every candidate of the topic is."""
 
     @property
     def needs_score(self) -> bool:
@@ -155,11 +162,14 @@ class PostProcess:
 
 
 def considered(scored: pd.DataFrame) -> np.ndarray:
-    """The rows a ``skip_taken`` rule reads: the candidates that no known topic of the topic's
-    channel links (:data:`TAKEN`), and every candidate of a topic whose candidates all are."""
+    """The rows a ``skip_taken`` rule reads: the candidates not taken (no known topic of the
+    topic's channel links them, :data:`TAKEN`, or the channel reuses its items, :data:`REUSE`),
+    and every candidate of a topic whose candidates all are taken."""
     if TAKEN not in scored:
         return np.ones(len(scored), dtype=bool)
     taken = scored[TAKEN].fillna(0).to_numpy() > 0
+    if REUSE in scored:
+        taken &= scored[REUSE].fillna(0).to_numpy() < REUSE_GATE
     every = pd.Series(taken).groupby(scored["topic_id"].to_numpy()).transform("all").to_numpy()
     return ~taken | every
 
