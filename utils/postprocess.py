@@ -49,7 +49,7 @@ channel's known links whose item it attaches twice or more. A frame without the 
 item taken; without the second, every channel counts as one that does not reuse."""
 REUSE_GATE = 0.1
 """``skip_taken`` leaves items out only in channels that reuse fewer of their linked items
-than this (on mini-LECR a channel reuses none or a third and more: docs/RESULTS.md, "Items the
+than this (on mini-LECR a channel's share is 0, or 0.15 and more: docs/RESULTS.md, "Items the
 curriculum already uses")."""
 
 
