@@ -30,7 +30,7 @@ def test_eda_runs_on_demo_data(tiny_dir, tmp_path):
     executed = work / "notebooks" / "01_eda.ipynb"
     assert not [o for o in outputs(executed) if o["output_type"] == "error"]
     assert {p.name for p in (work / "figures").glob("*.png")} >= {
-        "languages.png", "channels.png", "levels.png", "links.png", "text.png"}
+        "languages.png", "channels.png", "levels.png", "links.png", "text.png", "channel_reuse.png"}
 
 
 TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_SIZE": 16,

@@ -93,6 +93,21 @@ def empty_rates(data: LECRData) -> pd.Series:
     return pd.Series(rates, name="empty share").sort_values()
 
 
+def channel_reuse(data: LECRData) -> pd.DataFrame:
+    """One row per channel with links: title, category, links, and the share of its links
+    whose item another topic of the same channel links too. A curriculum that rarely reuses
+    an item seldom attaches one already linked elsewhere in it: notebook 05's rule may leave
+    such items out there (``utils.postprocess.PostProcess.skip_taken``)."""
+    links = data.links.merge(data.topics[["id", "channel"]], left_on="topic_id", right_on="id")
+    per_item = links.groupby(["channel", "content_id"])["topic_id"].transform("size")
+    table = (per_item > 1).groupby(links["channel"]).agg(["size", "mean"])
+    table.columns = ["links", "reused"]
+    roots = data.topics[data.topics["parent"] == ""].set_index("channel")
+    table.insert(0, "category", roots["category"])
+    table.insert(0, "title", roots["title"])
+    return table.sort_values("links", ascending=False)
+
+
 def sharing(data: LECRData) -> pd.DataFrame:
     """How widely content is reused: items by the number of topics, channels and topic
     languages they are linked from (rows: 1, 2, ..., columns: what is counted)."""
