@@ -140,14 +140,19 @@ def channel_use(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, link
     too (0 for a channel with no known link). A curriculum that does not reuse its items
     rarely attaches a linked item again: the selection may leave such items out
     (:attr:`utils.postprocess.PostProcess.skip_taken`)."""
-    channel = topics.set_index("id")["channel"]
-    known_links = links[links["topic_id"].isin(known)]
-    known_links = known_links.assign(channel=known_links["topic_id"].map(channel).to_numpy())
-    per_item = known_links.groupby(["channel", "content_id"])["topic_id"].transform("size")
-    reuse = (per_item > 1).groupby(known_links["channel"]).mean()
+    reuse = channel_reuse(links[links["topic_id"].isin(known)], topics)
     found = link_counts(candidates, topics, known, links, CHANNEL_LINKS)
+    channel = topics.set_index("id")["channel"]
     found["channel_reuse"] = candidates["topic_id"].map(channel).map(reuse).fillna(0.0).to_numpy()
     return found
+
+
+def channel_reuse(links: pd.DataFrame, topics: pd.DataFrame) -> pd.Series:
+    """Per channel with ``links`` (``topic_id, content_id``; ``topics``: the topics table),
+    the share of its links whose item another topic of the same channel links too."""
+    channel = links["topic_id"].map(topics.set_index("id")["channel"]).rename("channel")
+    per_item = links.groupby([channel, links["content_id"]])["topic_id"].transform("size")
+    return (per_item > 1).groupby(channel).mean().rename("reused")
 
 
 def known_topics(topics: pd.DataFrame, folds: pd.DataFrame, holdouts: dict) -> dict[str, pd.DataFrame]:

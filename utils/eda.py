@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import candidates
 from .data import LECRData
 
 
@@ -98,10 +99,9 @@ def channel_reuse(data: LECRData) -> pd.DataFrame:
     whose item another topic of the same channel links too. A curriculum that rarely reuses
     an item seldom attaches one already linked elsewhere in it: notebook 05's rule may leave
     such items out there (``utils.postprocess.PostProcess.skip_taken``)."""
-    links = data.links.merge(data.topics[["id", "channel"]], left_on="topic_id", right_on="id")
-    per_item = links.groupby(["channel", "content_id"])["topic_id"].transform("size")
-    table = (per_item > 1).groupby(links["channel"]).agg(["size", "mean"])
-    table.columns = ["links", "reused"]
+    channel = data.links["topic_id"].map(data.topics.set_index("id")["channel"])
+    table = pd.DataFrame({"links": data.links.groupby(channel).size(),
+                          "reused": candidates.channel_reuse(data.links, data.topics)})
     roots = data.topics[data.topics["parent"] == ""].set_index("channel")
     table.insert(0, "category", roots["category"])
     table.insert(0, "title", roots["title"])
