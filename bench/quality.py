@@ -70,9 +70,9 @@ def fold_done(folder: Path) -> bool:
 
 
 def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=print,
-             command: str = "", inline: bool = False) -> None:
-    """Run notebooks 02-05 for one validation fold (``inline``: in this process, without
-    Jupyter); record what ran in ``bench.json``."""
+             command: str = "", inline: bool = False, stages=STAGES) -> None:
+    """Run notebooks 02-05 (``stages``) for one validation fold (``inline``: in this process,
+    without Jupyter); record what ran in ``bench.json``."""
     settings = {"profile": profile, "params": params}
     record = folder / BENCH_FILE
     if record.exists():
@@ -85,7 +85,7 @@ def run_fold(data, folder: Path, fold: int, profile: str, params: dict, log=prin
     code = code_version()
     record.write_text(json.dumps({**settings, "fold": fold, "code": code, "seconds": None}, indent=1))
     start = time.perf_counter()
-    runner.run(data, folder, profile, only=STAGES,
+    runner.run(data, folder, profile, only=stages,
                params={**params, "VALID_FOLD": fold, "RESUME": True}, log=log, inline=inline)
     record.write_text(json.dumps({**settings, "fold": fold, "code": code, "machine": machine(),
                                   "command": command,

@@ -99,7 +99,7 @@ def _honest(table: RuleTable, pool: np.ndarray | None = None, weight=0.0, transf
     for i, (fit, held) in enumerate(splits):
         mean = pool if weight == "all" else f2[:, fit].mean(axis=1) + (weight * pool if weight else 0.0)
         mean = transform(mean) if transform else mean
-        repeats[i // SPLITS] += tuning._quality(table, int(np.argmax(mean)), held)["f2"].sum()
+        repeats[i // SPLITS] += tuning.topic_quality(table, int(np.argmax(mean)), held)["f2"].sum()
     return float(repeats.mean() / len(table.topics))  # as crossfit: each repeat's mean over every topic
 
 

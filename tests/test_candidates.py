@@ -212,24 +212,38 @@ def test_the_second_degree_votes_or_only_marks(frames, monkeypatch):
     assert marked["votes"].max() <= 2 and {"neighbours_rank", "neighbours_score"} <= set(marked.columns)
 
 
-def test_the_zero_shot_model_votes_as_a_third_source(frames):
-    """The untuned model's top-K is a source of its own: it votes, every topic gets its
-    candidates (any language for a topic whose language has none), its columns are features."""
-    from utils import ranker
+def test_the_zero_shot_model_and_the_pool_are_sources_of_the_new_channel_candidates(frames):
+    """The untuned model's top-K and each topic's pool of unlinked items are sources of their
+    own: every topic gets their candidates (the zero-shot model's in any language for a topic
+    whose language has none), they vote in the new-channel candidates only, and their columns
+    are features."""
+    from utils import newchannel, ranker
     from utils.retriever import base_model_path
 
     data, queries, content = frames
     picked = queries.head(4).copy()
     picked.iloc[0, picked.columns.get_loc("language")] = "zz"
+    known = data.links[~data.links["topic_id"].isin(picked["id"])]
+    supply = newchannel.Supply(data.topics, data.content, known, picked["id"])
     fused, sources = cand.recall(picked, content, {"main": base_model_path()}, k=5, max_length=32,
-                                 zero_shot=base_model_path())
-    assert list(sources) == ["tfidf", "retriever", "zero_shot"]
+                                 zero_shot=base_model_path(), supply=supply)
+    assert list(sources) == ["tfidf", "retriever", "pool", "zero_shot"]
     assert set(sources["zero_shot"]["topic_id"]) == set(picked["id"])
+    assert fused["votes"].max() <= 2 and "zero_shot_rank" not in fused  # the in-channel list: TF-IDF, retriever
+    channel = data.topics.set_index("id")["channel"]
+    pool = sources["pool"].assign(channel=sources["pool"]["topic_id"].map(channel))
+    elsewhere = known.assign(channel=known["topic_id"].map(channel))
+    clash = pool.merge(elsewhere, on="content_id", suffixes=("", "_known"))
+    assert len(pool) and not (clash["channel"] != clash["channel_known"]).any()  # no other channel links them
+    new = newchannel.frame(sources, k=5)
     # the same model twice: both dense sources agree, so each pair they share has both votes
-    both = fused.dropna(subset=["retriever_rank"])
-    assert both["zero_shot_rank"].notna().all() and fused["votes"].max() == 3
-    found = ranker.features(fused, data)
-    assert found["zero_shot_gap"].max() == 0 and found["zero_shot_gap"].notna().all()
+    both = new.dropna(subset=["retriever_rank"])
+    assert both["zero_shot_rank"].notna().all() and new["votes"].max() >= 3
+    assert set(new["topic_id"]) == set(picked["id"])
+    found = ranker.features(supply.annotate(new), data)
+    assert found["zero_shot_gap"].max() == 0
+    assert found["zero_shot_gap"].notna().equals(new["zero_shot_rank"].notna())
+    assert found["supply"].notna().all() and (found["item_links"] >= 0).all()
 
 
 def test_tfidf_top_k_is_the_same_with_or_without_sparse_dot_topn(frames, monkeypatch):

@@ -59,3 +59,19 @@ def test_a_folds_table_saved_before_out_of_fold_groups_reads_without_groups(data
     assert (load_folds(tmp_path)["oof_group"] == -1).all()
     save_folds(folds, tmp_path)
     pd.testing.assert_frame_equal(load_folds(tmp_path), folds)
+
+
+def test_channel_folds_hold_out_the_channels_named_any_category(data):
+    from utils.folds import channel_folds
+
+    channels = data.topics.drop_duplicates("channel").set_index("channel")["category"]
+    source, other = channels[channels == "source"].index[0], channels[channels != "source"].index[0]
+    folds = categorised(channel_folds(data, [[source], [other]]), data)
+    assert set(folds.loc[folds["channel"] == source, "fold"]) == {0}
+    assert set(folds.loc[folds["channel"] == other, "fold"]) == {1}
+    rest = folds[~folds["channel"].isin([source, other])]
+    assert (rest["fold"] == TRAIN_ONLY).all() and (rest["oof_group"] >= 0).all()
+    with pytest.raises(ValueError, match="no channel"):
+        channel_folds(data, [["nowhere"]])
+    with pytest.raises(ValueError, match="two groups"):
+        channel_folds(data, [[source], [source]])

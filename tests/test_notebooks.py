@@ -40,7 +40,8 @@ TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RER
                  "RERANKER_BATCH_SIZE": 16,
                  "CPU_TOP_KS": [5], "NEIGHBOURS": 5, "LINK_COUNTS": True,  # off by default
                  "RULES": None,  # every family, not only the default relative threshold
-                 "RULE_TRAINING_TOPICS": "split"}  # off by default
+                 "RULE_TRAINING_TOPICS": "split",  # off by default
+                 "MIN_KNOWN": 3}  # the tiny demo's channels: 5 to 11 linked topics, so that 06 runs both regimes
 TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 
 
@@ -142,7 +143,8 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     texts = TextConfig().as_dict()  # 03's, recorded by 03, 04 and 05 for 06 to rebuild
     assert reranker.settings(folder)["recall"] == {
         "top_k": 20, "tfidf": True, "neighbours": 5, "neighbours_vote": False, "link_counts": True,
-        "zero_shot": None, "max_length": 32, "text": texts}
+        "zero_shot": "sentence-transformers/all-MiniLM-L6-v2", "pool_factor": 3.0, "max_length": 32,
+        "text": texts}
     assert json.loads((work / "retriever" / "round2" / "fit.json").read_text())["text"] == texts
     report = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
     valid = found[found["topic_id"].isin(valid_topics)]
@@ -243,6 +245,34 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     assert "reranker texts: TextConfig(" in printed and "description_first=False" in printed
     assert "1 topic(s) to predict are in a language without content ('zz')" in printed  # counted
     assert "inference: int8 (ONNX Runtime)" in printed
+
+
+def test_a_new_curriculum_takes_the_new_channel_pipeline(pipeline, tmp_path):
+    """05 saves the new-channel pipeline beside the selected model, with its rule chosen on the
+    training topics; 06 sends a topic whose channel has too few known linked topics to it:
+    here every requested topic, once the saved threshold is raised above every channel's."""
+    import shutil
+
+    from utils import newchannel, reranker, stage2, submission
+
+    work, data = pipeline
+    report = pd.read_csv(work / "reranker" / "new_channel.csv", index_col=0)
+    assert list(report.index) == ["stage 1: fused list, top-k", "two stages: new-channel ranker"]
+    regimes = pd.read_csv(work / "reranker" / "regimes.csv", index_col=0)
+    assert regimes.loc["all", "topics"] == regimes.drop(index="all")["topics"].sum()
+    new = pd.read_parquet(work / newchannel.CANDIDATES_FILE)
+    assert {"pool_rank", "zero_shot_rank", "item_links", "supply"} <= set(new.columns)
+    strict = shutil.copytree(reranker.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
+    settings_file = strict / stage2.NEW_CHANNEL / f"{stage2.NEW_CHANNEL}.json"
+    settings = json.loads(settings_file.read_text())
+    assert settings["min_known"] == 3
+    settings_file.write_text(json.dumps({**settings, "min_known": 1000}))
+    elsewhere = run.run(data=str(data.path), work=tmp_path / "work", only=["06"], log=lambda *_: None,
+                        params={"RERANKER": str(strict), "RETRIEVER": str(work / "retriever" / "round2")})
+    written = submission.read(elsewhere / "submission.csv")
+    submission.check(written, data.sample_submission["topic_id"], data.content["id"])
+    printed = "".join("".join(o.get("text", "")) for o in outputs(elsewhere / "notebooks" / "06_submission.ipynb"))
+    assert f"0 of channels with known links (in-channel), {len(written)} of new curricula" in printed
 
 
 def test_submission_rejects_an_unknown_requested_topic(tiny_copy, tmp_path):

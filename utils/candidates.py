@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from . import search
+from . import newchannel, search
 from .metrics import recall_at_k
 from .models import load_for_inference
 from .profiling import stage
@@ -47,6 +47,15 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
     :class:`~utils.embcache.ContentCache` for ``model``): content embeddings looked up there,
     only the misses embedded (and added to it).
     """
+    return _dense(model, queries, corpus, k, batch_size, query_chunk, any_language_fallback, timer,
+                  query_emb, cache)[0]
+
+
+def _dense(model, queries, corpus, k, batch_size, query_chunk, any_language_fallback, timer,
+           query_emb, cache, supply=None, pool_factor: float = newchannel.POOL_FACTOR
+           ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`dense_candidates`, and with ``supply`` (a :class:`~utils.newchannel.Supply`) the
+    pool source from the same embeddings (:func:`utils.newchannel.pool_candidates`)."""
     covered = set(queries["language"]) & set(corpus["language"])
     orphans = queries[~queries["language"].isin(covered)]
     if not (any_language_fallback and len(orphans)):
@@ -66,7 +75,12 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
         anywhere = search.search(orphans.assign(language="*"), query_emb[rows],
                                  corpus.assign(language="*"), corpus_emb, k=k, query_chunk=query_chunk)
         found = pd.concat([found, anywhere], ignore_index=True)
-    return found
+    pool = None
+    if supply is not None:
+        with stage(timer, "pool search", items=len(queries)):
+            pool = newchannel.pool_candidates(queries, query_emb, corpus, corpus_emb, supply, k, pool_factor,
+                                              query_chunk)
+    return found, pool
 
 
 def empty_candidates() -> pd.DataFrame:
@@ -167,7 +181,8 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
            query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
            links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None,
            with_link_counts: bool = True, neighbours_vote: bool = False, zero_shot=None,
-           caches: dict | None = None, int8: bool = False
+           caches: dict | None = None, int8: bool = False, supply=None,
+           pool_factor: float = newchannel.POOL_FACTOR
            ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
     and with ``neighbours`` > 0 the second degree (:func:`neighbour_candidates`: ``known``
@@ -178,7 +193,11 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     candidates get :func:`channel_use`'s columns and, ``with_link_counts``, the :data:`COUNTS`
     of those links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
     id, usually the base model the retrievers were fine-tuned from) adds that model's top-``k``
-    of every query as a source that votes (``zero_shot``). ``caches`` maps a retriever's name,
+    of every query as a source (``zero_shot``), and ``supply`` (a
+    :class:`~utils.newchannel.Supply`) the pool source (``pool``: each topic's nearest
+    unlinked items, ``pool_factor`` x its supply, :func:`utils.newchannel.pool_candidates`);
+    neither votes in the fused table: both are the new-channel candidates' sources
+    (:func:`utils.newchannel.frame`). ``caches`` maps a retriever's name,
     or ``zero_shot``, to its :class:`~utils.embcache.ContentCache`: content embeddings are
     looked up there and the misses embedded and added (:mod:`utils.embcache`).
 
@@ -186,7 +205,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
     the only one). A topic whose language has no content is searched in every language by
     the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``,
-    ``zero_shot``, ``neighbours``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
+    ``pool``, ``zero_shot``, ``neighbours``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
     apart. The bi-encoders run in half precision on a GPU, and in int8 on a CPU with ``int8``
     (:func:`utils.models.for_inference`).
     """
@@ -200,7 +219,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
             sources["tfidf"] = tfidf_candidates(queries, content, k=k, chunk=query_chunk)
     if (neighbours or topic_table is not None) and (known is None or links is None):
         raise ValueError("the second degree and link counts need known= and links=")
-    dense, second = [], []
+    dense, second, pools = [], [], []
     content_language = content.set_index("id")["language"]
     for name, path in retrievers.items():
         served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
@@ -209,14 +228,17 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
                 model = load_for_inference(path, max_length, int8)
             with stage(timer, "embed topics", items=len(served)):
                 query_emb = search.embed(model, served["text"], batch_size)
-            dense.append(dense_candidates(model, served, content, k=k, batch_size=batch_size,
-                                          query_chunk=query_chunk, any_language_fallback=True,
-                                          timer=timer, query_emb=query_emb, cache=caches.get(name)))
+            found, pool = _dense(model, served, content, k, batch_size, query_chunk, True, timer, query_emb,
+                                 caches.get(name), supply, pool_factor)
+            dense.append(found)
+            pools.append(pool)
             if neighbours:
                 second.append(neighbour_candidates(model, served, known[name], links, content_language,
                                                    k, neighbours, batch_size, query_emb, timer))
             log.info("%s: candidates for %d topics", name, len(served))
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
+    if supply is not None:
+        sources["pool"] = pd.concat(pools, ignore_index=True) if pools else empty_candidates()
     if zero_shot is not None:
         with stage(timer, "load the zero-shot model"):
             model = load_for_inference(zero_shot, max_length, int8)
@@ -226,7 +248,9 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     if neighbours:
         sources["neighbours"] = pd.concat(second, ignore_index=True) if second else empty_candidates()
     with stage(timer, "fuse", items=len(queries)):
-        fused = fuse(sources, k=k, using=[n for n in sources if n != "neighbours" or neighbours_vote])
+        fused = fuse({name: sources[name] for name in ("tfidf", "retriever", "neighbours") if name in sources},
+                     k=k, using=[n for n in ("tfidf", "retriever") if n in sources]
+                     + (["neighbours"] if neighbours and neighbours_vote else []))
     if topic_table is not None:
         with stage(timer, "link counts", items=len(fused)):
             served_by = fused["topic_id"].map(serving.set_index("topic_id")["retriever"])

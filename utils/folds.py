@@ -60,6 +60,31 @@ def make_folds(data: LECRData, n_splits: int = 5, group: str = "topic",
                          "oof_group": oof_groups(topics, folds == TRAIN_ONLY)})
 
 
+def channel_folds(data: LECRData, groups: list[list[str]]) -> pd.DataFrame:
+    """A folds table that holds out whole channels, chosen by hand: fold ``i`` is every
+    correlated topic of the channels of ``groups[i]`` (channel ids, any category, ``source``
+    included), every other correlated topic trains (fold ``-1``, with out-of-fold groups as
+    :func:`make_folds` gives them). For transfer benchmarks: leave one curriculum (or a
+    family of curricula that mirror one another) out, and score each channel apart."""
+    known = set(data.topics["channel"])
+    named = [channel for group in groups for channel in group]
+    unknown = sorted(set(named) - known)
+    if unknown:
+        raise ValueError(f"channel_folds: no channel {unknown} in topics.csv; its channels are "
+                         f"{sorted(known)}")
+    if len(named) != len(set(named)):
+        raise ValueError("channel_folds: a channel is named in two groups")
+    topics = data.topics[data.topics["id"].isin(set(data.correlations["topic_id"]))]
+    topics = topics[["id", "channel", "parent"]].reset_index(drop=True)
+    fold_of = {channel: i for i, group in enumerate(groups) for channel in group}
+    folds = topics["channel"].map(fold_of).fillna(TRAIN_ONLY).astype("int64")
+    empty = [i for i in range(len(groups)) if not (folds == i).any()]
+    if empty:
+        raise ValueError(f"channel_folds: groups {empty} have no correlated topic")
+    return pd.DataFrame({"topic_id": topics["id"], "fold": folds,
+                         "oof_group": oof_groups(topics, folds == TRAIN_ONLY)})
+
+
 def oof_groups(topics: pd.DataFrame, train_only: pd.Series) -> np.ndarray:
     """:data:`OOF_GROUPS` groups of the ``train_only`` rows of ``topics`` (``-1`` elsewhere),
     siblings together (grouped by parent; a root by itself), of balanced sizes."""

@@ -7,6 +7,9 @@
 - :func:`predict`: texts, stage-1 recall (:func:`utils.candidates.recall`, content
   embeddings looked up in the caches), the CPU mode's cut, stage 2, the post-processing, and
   a checked submission frame: every requested topic exactly once, never empty, every id real.
+  A topic whose channel has too few known links for the validated in-channel pipeline (a new
+  curriculum: :func:`utils.newchannel.regime`) takes the new-channel pipeline notebook 05
+  saved beside the model: the new-channel candidates, their ranker and its rule.
 
 Notebook 06 and ``bench/speed.py`` both call :func:`predict`, so the benchmark times exactly
 the notebook's path.
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import embcache, reranker, retriever, submission
+from . import embcache, newchannel, reranker, retriever, stage2, submission
 from .candidates import recall
 from .postprocess import PostProcess
 from .profiling import stage
@@ -45,17 +48,26 @@ class Pipeline:
     """The zero-shot model fused as a third source, if notebook 04 fused one."""
     retriever_text: TextConfig = field(default_factory=TextConfig)
     reranker_text: TextConfig = field(default_factory=TextConfig)
+    new_channel: tuple | None = None
+    """The new-channel ranker, its rule and settings (:func:`utils.stage2.load_new_channel`);
+    None for a model saved without one: every topic then takes the in-channel pipeline."""
+
+    @property
+    def min_known(self) -> int:
+        """The known linked topics a channel needs for the in-channel pipeline."""
+        return int(self.new_channel[2].get("min_known", newchannel.MIN_KNOWN)) if self.new_channel else 0
 
     @classmethod
     def load(cls, retriever_dir, reranker_dir, work=None, int8: bool = False) -> "Pipeline":
         """The models saved in ``retriever_dir`` and ``reranker_dir``; with ``int8``, a
         cross-encoder runs in int8 on a CPU (:func:`utils.models.for_inference`)."""
-        stage2, config, rule = reranker.load(reranker_dir, int8=int8)
+        model, config, rule = reranker.load(reranker_dir, int8=int8)
         settings = reranker.settings(reranker_dir).get("recall", {})
-        return cls(str(retriever_dir), stage2, config, rule, settings,
+        return cls(str(retriever_dir), model, config, rule, settings,
                    retriever.zero_shot_model(settings.get("zero_shot"), retriever_dir, work),
                    retriever.text_config(retriever_dir),
-                   TextConfig.from_dict(settings.get("text"), source=str(reranker_dir)))
+                   TextConfig.from_dict(settings.get("text"), source=str(reranker_dir)),
+                   stage2.load_new_channel(reranker_dir))
 
     @property
     def top_k(self) -> int:
@@ -77,9 +89,13 @@ class Pipeline:
 
     def describe(self) -> str:
         settings = self.recall
+        fresh = (f"a new curriculum (a channel with fewer than {self.min_known} known linked topics): "
+                 f"the new-channel ranker, post-processing {self.new_channel[1]}, zero-shot "
+                 f"{self.zero_shot or 'off'}" if self.new_channel else
+                 "no new-channel pipeline saved: every topic takes the in-channel one")
         return (f"post-processing: {self.rule}\nrecall: top {self.top_k}, TF-IDF "
-                f"{settings.get('tfidf', True)}, zero-shot {self.zero_shot or 'off'}, second degree "
-                f"{settings.get('neighbours', 0)} neighbours, max length {self.max_length}\n"
+                f"{settings.get('tfidf', True)}, second degree "
+                f"{settings.get('neighbours', 0)} neighbours, max length {self.max_length}\n{fresh}\n"
                 f"texts: {self.retriever_text}" + ("" if self.reranker_text == self.retriever_text
                                                    else f"\nreranker texts: {self.reranker_text}"))
 
@@ -91,6 +107,8 @@ class Prediction:
     chosen: dict[str, list[str]]
     reranked: int
     """Candidate pairs stage 2 scored (0 when the tuned rule runs no reranker)."""
+    regimes: pd.Series = field(default_factory=lambda: pd.Series(dtype=str))
+    """Each requested topic's pipeline: :data:`utils.newchannel.KNOWN` or :data:`~utils.newchannel.NEW`."""
 
     def sizes(self) -> pd.Series:
         return pd.Series({topic: len(items) for topic, items in self.chosen.items()})
@@ -106,26 +124,53 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
     (:func:`utils.reranker.to_rerank`; default: as notebook 05 validated the cross-encoder,
     its ``RerankerConfig.rerank_top_k``); ``caches``: content embeddings per bi-encoder
     (:meth:`Pipeline.saved_caches`); ``int8``: the bi-encoders in int8 on a CPU. Topics whose
-    links ``data`` holds serve the second degree, unless requested. Raises if a topic gets no
-    candidate at all (never a silent gap); the returned frame is checked
-    (:func:`utils.submission.check`)."""
+    links ``data`` holds are known, unless requested: they serve the second degree, and a
+    requested topic whose channel has fewer than ``pipeline.min_known`` of them takes the
+    new-channel pipeline (:mod:`utils.newchannel`). Raises if a topic gets no candidate at
+    all (never a silent gap); the returned frame is checked (:func:`utils.submission.check`)."""
     requested = list(requested)
-    settings = pipeline.recall
     with stage(timer, "build texts"):
         topics, content = text_frames(data, pipeline.retriever_text)
         # the reranker's own texts where they differ (one trained beside another retriever)
         rerank_topics, rerank_content = (
             (topics, content) if pipeline.reranker_text == pipeline.retriever_text
             else text_frames(data, pipeline.reranker_text))
+    known_ids = set(data.correlations["topic_id"]) - set(requested)
+    regimes = (newchannel.regime(requested, data.topics, known_ids, pipeline.min_known) if pipeline.new_channel
+               else pd.Series(newchannel.KNOWN, index=pd.Index(requested, name="topic_id"), name="regime"))
+    args = {"top_k": top_k or pipeline.top_k, "caches": caches, "int8": int8, "batch_size": batch_size,
+            "query_chunk": query_chunk, "timer": timer}
+    chosen, reranked = {}, 0
+    in_channel = [t for t in requested if regimes[t] == newchannel.KNOWN]
+    if in_channel:
+        part, reranked = _in_channel(data, in_channel, pipeline, topics, content, rerank_topics, rerank_content,
+                                     known_ids, rerank_top_k, **args)
+        chosen.update(part)
+    fresh = [t for t in requested if regimes[t] == newchannel.NEW]
+    if fresh:
+        chosen.update(_new_channel(data, fresh, pipeline, topics, content, known_ids, **args))
+    left_out = [t for t in requested if not chosen.get(t)]
+    if left_out:
+        raise RuntimeError(f"{len(left_out)} topic(s) got no candidate at all, e.g. {left_out[:3]}: "
+                           f"is content.csv empty for every language?")
+    with stage(timer, "check", items=len(requested)):
+        result = submission.frame(chosen, requested)
+        submission.check(result, requested, data.content["id"])
+    return Prediction(result, {t: chosen[t] for t in requested}, reranked, regimes)
+
+
+def _in_channel(data, requested, pipeline, topics, content, rerank_topics, rerank_content, known_ids,
+                rerank_top_k, *, top_k, caches, int8, batch_size, query_chunk, timer):
+    """The validated in-channel pipeline on ``requested``: ({topic: items}, pairs reranked)."""
+    settings = pipeline.recall
     queries = topics.set_index("id").loc[requested].reset_index()
-    known = topics[topics["id"].isin(data.correlations["topic_id"]) & ~topics["id"].isin(requested)]
-    fused, _ = recall(queries, content, {"main": pipeline.retriever}, k=top_k or pipeline.top_k,
+    known = topics[topics["id"].isin(known_ids)]
+    fused, _ = recall(queries, content, {"main": pipeline.retriever}, k=top_k,
                       tfidf=settings.get("tfidf", True), neighbours=settings.get("neighbours", 0),
                       known={"main": known}, links=data.links, max_length=pipeline.max_length,
                       topic_table=data.topics, with_link_counts=bool(settings.get("link_counts")),
                       neighbours_vote=settings.get("neighbours_vote", False),
-                      zero_shot=pipeline.zero_shot, batch_size=batch_size,
-                      query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
+                      batch_size=batch_size, query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
     rerank_top_k = rerank_top_k or getattr(pipeline.config, "rerank_top_k", None)  # as 05 validated
     fused = reranker.to_rerank(fused, pipeline.rule, rerank_top_k, pipeline.stage2)
     reranked = len(fused) if pipeline.rule.needs_score else 0
@@ -135,12 +180,24 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
                                     rerank_content.set_index("id")["text"], pipeline.config,
                                     data=data)
     with stage(timer, "post-process", items=len(requested)):
-        chosen = pipeline.rule.apply(scored)
-    left_out = [t for t in requested if not chosen.get(t)]
-    if left_out:
-        raise RuntimeError(f"{len(left_out)} topic(s) got no candidate at all, e.g. {left_out[:3]}: "
-                           f"is content.csv empty for every language?")
-    with stage(timer, "check", items=len(requested)):
-        result = submission.frame(chosen, requested)
-        submission.check(result, requested, data.content["id"])
-    return Prediction(result, {t: chosen[t] for t in requested}, reranked)
+        return pipeline.rule.apply(scored), reranked
+
+
+def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k, caches, int8, batch_size,
+                 query_chunk, timer) -> dict[str, list[str]]:
+    """The new-channel pipeline on ``requested`` (:mod:`utils.newchannel`): its candidates
+    (TF-IDF, the fine-tuned and the zero-shot bi-encoders, the pool of unlinked items), its
+    ranker, its rule."""
+    model, rule, settings = pipeline.new_channel
+    queries = topics.set_index("id").loc[requested].reset_index()
+    supply = newchannel.Supply(data.topics, data.content, data.links[data.links["topic_id"].isin(known_ids)],
+                               requested)
+    _, sources = recall(queries, content, {"main": pipeline.retriever}, k=top_k,
+                        tfidf=pipeline.recall.get("tfidf", True), max_length=pipeline.max_length,
+                        zero_shot=pipeline.zero_shot, supply=supply,
+                        pool_factor=pipeline.recall.get("pool_factor", newchannel.POOL_FACTOR),
+                        batch_size=batch_size, query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
+    with stage(timer, "new channel: rank", items=len(requested)):
+        scored = model.score(supply.annotate(newchannel.frame(sources, top_k)), data)
+    with stage(timer, "new channel: post-process", items=len(requested)):
+        return rule.apply(scored)

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sentence_transformers.cross_encoder import CrossEncoder
 
@@ -262,3 +263,116 @@ def _write(selection: Selection, models: dict[str, Stage2], valid, truth, folder
     valid.drop(columns="score", errors="ignore").assign(
         **{f"score:{name}": model.scored["score"] for name, model in models.items()}).to_parquet(
         folder / "scored_valid.parquet", index=False)
+
+
+# -- a new curriculum -------------------------------------------------------------------------
+
+NEW_CHANNEL = "new_channel"
+"""Where the new-channel ranker is saved, inside the selected stage-2 model's folder (so it
+travels with it to Kaggle), and its settings file's stem (``new_channel.json``: not
+``reranker.json``, which marks the one reranker a dataset holds)."""
+NEW_CHANNEL_RULES = ["threshold", "relative", "expected F2", "top-k"]
+"""The rule families the new-channel ranker's rule is chosen among (:data:`utils.tuning.FAMILIES`)."""
+
+
+@dataclass
+class NewChannel:
+    """The new-channel pipeline (:mod:`utils.newchannel`): a feature ranker fitted on the
+    training topics' new-channel candidates (each topic's own channel hidden) and the rule
+    chosen on the same topics' out-of-fold scores, rankers fitted without the topic's channel:
+    nothing of it is chosen on the topics it is applied to."""
+
+    model: FeatureRanker
+    rule: PostProcess
+    scored: pd.DataFrame
+    """The validation topics' new-channel candidates with the ranker's ``score``."""
+    on_training: RuleTable
+    """Every rule on the training topics' out-of-fold scores (the choice's table)."""
+    report: pd.DataFrame
+    """Per pipeline (stage 1's fused top-k, the two stages): the F2, precision and recall on the
+    validation topics of the rule chosen on the training topics, the honest F2 of a rule chosen
+    on other validation topics (a curator who has aligned some of the channel), in sample."""
+    per_topic: pd.DataFrame
+    """Per pipeline and validation topic (``pipeline, topic_id``): the F2, precision and recall
+    of the rule chosen on the training topics."""
+
+
+def new_channel(train: pd.DataFrame, valid: pd.DataFrame, truth: pd.DataFrame, data, config: RankerConfig,
+                rules=NEW_CHANNEL_RULES, n_splits: int = 5, n_repeats: int = 5) -> NewChannel:
+    """Fit the new-channel ranker on ``train`` (the training topics' new-channel candidates,
+    labelled, notebook 04's ``candidates_new.parquet``), choose its rule on their out-of-fold
+    scores (:func:`utils.ranker.out_of_fold` by channel), and report it on ``valid`` (the
+    validation topics' new-channel candidates) against ``truth``."""
+    model = FeatureRanker.fit(train, data, config)
+    scored = model.score(valid, data)
+    with_links = set(data.correlations["topic_id"])
+    train = train[train["topic_id"].isin(with_links)]
+    train_truth = data.correlations[data.correlations["topic_id"].isin(set(train["topic_id"]))]
+    plain = {"skip_taken": (False,)}
+    on_training = tuning.rule_table(out_of_fold(train, data, config, group_by="channel"), train_truth,
+                                    rules, **plain)
+    rule = on_training.best()[0]
+    floor = "stage 1: fused list, top-k"
+    tables = {floor: tuning.rule_table(valid.assign(score=1.0 / valid["rank"]), truth, ["top-k"], **plain),
+              "two stages: new-channel ranker": tuning.rule_table(scored, truth, rules, **plain)}
+    on_training_floor = tuning.rule_table(train.assign(score=1.0 / train["rank"]), train_truth, ["top-k"], **plain)
+    rows, per_topic = {}, []
+    for name, table in tables.items():
+        source = on_training if name != floor else on_training_floor
+        chosen = tuning.topic_quality(table, int(np.argmax(source.f2().mean(axis=1))))
+        honest = tuning.crossfit({name: table}, n_splits=n_splits, n_repeats=n_repeats).quality()
+        rows[name] = {**chosen[["f2", "precision", "recall"]].mean().to_dict(), "family": chosen["family"].iloc[0],
+                      "honest f2 (chosen on the channel's other topics)": honest["f2"],
+                      "in-sample f2": table.best()[1]}
+        per_topic.append(chosen.assign(pipeline=name))
+    return NewChannel(model, rule, scored, on_training, pd.DataFrame(rows).T.rename_axis("new channel"),
+                      pd.concat(per_topic, ignore_index=True)[["pipeline", "topic_id", "f2", "precision", "recall"]])
+
+
+def save_new_channel(result: NewChannel, folder, **details) -> Path:
+    """Save the new-channel ranker and its rule in ``folder / NEW_CHANNEL`` (inside the selected
+    stage-2 model's folder), with ``new_channel.json``: its settings and ``details``."""
+    import json
+
+    from . import versions
+
+    target = Path(folder) / NEW_CHANNEL
+    result.model.save(target)
+    result.rule.save(target / reranker.POSTPROCESS_FILE)
+    (target / f"{NEW_CHANNEL}.json").write_text(json.dumps(
+        {**result.model.config.as_dict(), **details, **versions.record()}, indent=2, default=str))
+    return target
+
+
+def load_new_channel(folder) -> tuple[FeatureRanker, PostProcess, dict] | None:
+    """The new-channel ranker, its rule and its settings saved in ``folder / NEW_CHANNEL``;
+    None where notebook 05 saved none (a stage-2 model of an earlier version)."""
+    import json
+
+    target = Path(folder) / NEW_CHANNEL
+    if not (target / f"{NEW_CHANNEL}.json").is_file():
+        return None
+    settings = json.loads((target / f"{NEW_CHANNEL}.json").read_text())
+    config = RankerConfig.from_dict(settings)
+    return (FeatureRanker.load(target, config), PostProcess.load(target / reranker.POSTPROCESS_FILE),
+            settings)
+
+
+def by_regime(model: Stage2, rule: PostProcess, fresh: NewChannel, truth: pd.DataFrame, topics: pd.DataFrame,
+              known_ids, min_known: int) -> pd.DataFrame:
+    """What notebook 06 does with the validation topics: each topic takes its regime's pipeline
+    (:func:`utils.newchannel.regime`), the selected ``model`` with its saved ``rule`` in a known
+    channel (in sample: the rule was chosen on these topics; its honest figure is in
+    ``f2.csv``), the new-channel pipeline elsewhere (chosen on the training topics alone).
+    One row per regime and one for all topics: topics, mean F2, precision and recall."""
+    from .metrics import scores_per_topic
+    from .newchannel import KNOWN, NEW, regime
+
+    regimes = regime(truth["topic_id"], topics, known_ids, min_known)
+    chosen = {KNOWN: rule.apply(model.scored), NEW: fresh.rule.apply(fresh.scored)}
+    picked = {topic: chosen[kind].get(topic, []) for topic, kind in regimes.items()}
+    per_topic = scores_per_topic(picked, truth).join(regimes)
+    table = per_topic.groupby("regime")[["f2", "precision", "recall"]].mean()
+    table.insert(0, "topics", per_topic.groupby("regime").size())
+    table.loc["all"] = [len(per_topic), *per_topic[["f2", "precision", "recall"]].mean()]
+    return table.reindex([KNOWN, NEW, "all"]).dropna(how="all").astype({"topics": "int64"})

@@ -203,7 +203,9 @@ def stage1_tables(candidates: pd.DataFrame, truth, families=None) -> dict[str, R
 
 # -- honest figures: choose on some topics, score on others -------------------------------------
 
-def _quality(table: RuleTable, rule: int, columns) -> pd.DataFrame:
+def topic_quality(table: RuleTable, rule: int, columns=slice(None)) -> pd.DataFrame:
+    """Per topic of ``table`` (``columns``: some of them): the F2, precision and recall of its
+    ``rule``-th rule, and that rule's family."""
     kept, hits = table.kept[rule, columns], table.hits[rule, columns]
     return pd.DataFrame({
         "topic_id": table.topics[columns],
@@ -255,7 +257,7 @@ def crossfit(tables: dict[str, RuleTable], n_splits: int = 5, n_repeats: int = 5
         means = {name: np.concatenate([f2[name][:, fit], *extra_f2.get(name, [])], axis=1).mean(axis=1)
                  for name in names}
         name = max(names, key=lambda n: means[n].max())  # ties: the first model named
-        chosen = _quality(tables[name], int(np.argmax(means[name])), held)
+        chosen = topic_quality(tables[name], int(np.argmax(means[name])), held)
         out.append(chosen.assign(repeat=i // parts, model=name))
     return CrossFit(pd.concat(out).set_index(["repeat", "topic_id"]).sort_index())
 
@@ -284,7 +286,7 @@ def chosen_on(source: RuleTable, target: RuleTable) -> pd.Series:
     the family chosen. Honest when the topics differ."""
     if not source.rules.equals(target.rules):
         raise ValueError("chosen_on needs two tables scored with the same grid")
-    chosen = _quality(target, int(np.argmax(source.f2().mean(axis=1))), slice(None))
+    chosen = topic_quality(target, int(np.argmax(source.f2().mean(axis=1))), slice(None))
     return pd.Series({**chosen[["f2", "precision", "recall"]].mean().to_dict(),
                       "family": chosen["family"].iloc[0]})
 
@@ -364,7 +366,7 @@ def transfer(tables: dict, families=None) -> pd.DataFrame:
         for model in [*models, "selected"]:
             name = max(models, key=lambda n: means[n].max()) if model == "selected" else model
             table = tables[fold][name].subset(families)
-            chosen = _quality(table, int(np.argmax(means[name])), slice(None))
+            chosen = topic_quality(table, int(np.argmax(means[name])), slice(None))
             rows.append({"fold": fold, "model": model, "chosen": name,
                          "family": chosen["family"].iloc[0],
                          **chosen[["f2", "precision", "recall"]].mean().to_dict()})
