@@ -4,13 +4,16 @@
         --keep docs/quality/minilecr-transfer
     python bench/transfer.py --work docs/quality/minilecr-transfer --report-only [--record docs/RESULTS.md]
 
-The folds (:func:`utils.folds.channel_folds`, one ``folds.csv`` for every fold): each aligned
-and supplemental channel alone, then each ``source`` channel but the largest (the one every
-fold trains on, Khan Academy on LECR and mini-LECR), channels whose titles start with a
-``--together`` prefix held out together (trees that mirror one another, such as TESSA's four
-languages, would leak into each other). For each fold it runs notebooks 03-05 through the
-runner (``bench/quality.py``'s :func:`~bench.quality.run_fold`, with ``RESUME``) in
-``WORK/fold{f}``: no stage sees the fold's channels.
+The held-out groups: each aligned and supplemental channel alone, then each ``source``
+channel but the largest (the one every fold trains on, Khan Academy on LECR and mini-LECR),
+channels whose titles start with a ``--together`` prefix held out together (trees that mirror
+one another, such as TESSA's four languages, would leak into each other). Each group is the
+only validation fold of its own folder ``WORK/fold{f}`` (:func:`utils.folds.channel_folds`:
+its topics fold 0, every other correlated topic training-only with the out-of-fold groups
+notebook 02 gives them), so the rest of the data trains as a submission's run trains on it:
+the out-of-fold retrievers leave out groups of sibling topics, not whole channels. Notebooks
+03-05 run through the runner (``bench/quality.py``'s :func:`~bench.quality.run_fold`, with
+``RESUME``): no stage sees the group's channels.
 
 The report reads each fold's files (``--keep`` copies them, a few hundred kilobytes) and gives
 one row per held-out channel, the aligned and supplemental ones apart from the sources (whose
@@ -47,8 +50,11 @@ from utils.data import load_competition  # noqa: E402
 from utils.folds import channel_folds, save_folds  # noqa: E402
 
 STAGES = ["03", "04", "05"]
+VALID_FOLD = 0
+"""Each folder's held-out group (:func:`prepare`)."""
 RESULT_FILES = [*quality.RESULT_FILES, "reranker/new_channel.csv", "reranker/new_channel_topics.csv",
                 "reranker/regimes.csv", "reranker/new_channel_valid.parquet"]
+GRID, SETTINGS = "grid.csv", "new_channel.json"
 CHANNELS_FILE = "channels.csv"
 """Each fold folder's held-out channels: ``channel, title, category, fold``."""
 KEPT_COLUMNS = ["topic_id", "content_id", "rank", "votes", "score", "label"]
@@ -88,17 +94,22 @@ def channels_table(data, groups) -> pd.DataFrame:
 
 
 def prepare(data, work: Path, groups) -> None:
-    """Write the folds table and the held-out channels into ``work/fold{f}`` for every fold."""
-    folds, table = channel_folds(data, groups), channels_table(data, groups)
-    for fold in range(len(groups)):
+    """Write each group's folds table (the group fold 0, the rest training-only) and held-out
+    channels into ``work/fold{f}``."""
+    for fold, group in enumerate(groups):
         folder = work / f"fold{fold}"
         folder.mkdir(parents=True, exist_ok=True)
-        save_folds(folds, folder)
-        table.to_csv(folder / CHANNELS_FILE, index=False)
+        save_folds(channel_folds(data, [group]), folder)
+        channels_table(data, [group]).to_csv(folder / CHANNELS_FILE, index=False)
 
 
 def keep(folder: Path, into: Path) -> None:
     quality.keep(folder, into)
+    selected = json.loads((folder / "reranker" / "selected.json").read_text())["folder"]
+    for name in (GRID, SETTINGS):  # the new-channel rule's grid and settings, saved beside the model
+        source = folder / "reranker" / selected / "new_channel" / name
+        if source.is_file():
+            (into / "reranker" / f"new_channel_{name}").write_bytes(source.read_bytes())
     for name in (CHANNELS_FILE, *RESULT_FILES[len(quality.RESULT_FILES):]):
         source = folder / name
         if source.exists():
@@ -109,10 +120,10 @@ def keep(folder: Path, into: Path) -> None:
                 (into / name).write_bytes(source.read_bytes())
 
 
-def channel_rows(folder: Path, fold: int, data) -> pd.DataFrame:
+def channel_rows(folder: Path, data) -> pd.DataFrame:
     """One row per held-out channel of the fold folder ``folder``."""
-    channels = pd.read_csv(folder / CHANNELS_FILE, dtype=str).astype({"fold": int})
-    channels = channels[channels["fold"] == fold]
+    channels = pd.read_csv(folder / CHANNELS_FILE, dtype=str)
+    fold = int(folder.name[4:])
     truth = pd.read_csv(folder / "reranker" / "valid_truth.csv", dtype=str)
     per_topic = pd.read_csv(folder / "reranker" / "new_channel_topics.csv", dtype={"topic_id": str})
     scored = pd.read_parquet(folder / "reranker" / "new_channel_valid.parquet")
@@ -147,7 +158,7 @@ def channel_rows(folder: Path, fold: int, data) -> pd.DataFrame:
 def report(work: Path, data) -> str:
     folders = sorted((p for p in work.glob("fold*") if (p / "reranker" / "new_channel_topics.csv").is_file()),
                      key=lambda p: int(p.name[4:]))
-    table = pd.concat([channel_rows(p, int(p.name[4:]), data) for p in folders], ignore_index=True)
+    table = pd.concat([channel_rows(p, data) for p in folders], ignore_index=True)
     lines = []
     columns = ["new channel", "floor", "floor, k chosen on the channel", "in-channel pipeline, rule chosen on the channel"]
     for name, part in (("aligned and supplemental channels", table[table["category"] != "source"]),
@@ -195,7 +206,7 @@ def main(argv=None) -> None:
         command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
         for fold in args.folds if args.folds is not None else range(len(groups)):
             folder = args.work / f"fold{fold}"
-            quality.run_fold(args.data, folder, fold, "demo", params, command=command, inline=args.inline,
+            quality.run_fold(args.data, folder, VALID_FOLD, "demo", params, command=command, inline=args.inline,
                              stages=STAGES)
             if args.keep:
                 keep(folder, args.keep / folder.name)

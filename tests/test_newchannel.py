@@ -86,3 +86,37 @@ def test_the_new_channel_candidates_are_the_fused_top_k_and_the_pool():
     assert found.loc[found["content_id"] == "x", "pool_rank"].item() == 1
     with pytest.raises(ValueError, match="recall source"):
         newchannel.frame({"pool": sources["pool"]})
+
+
+def _scored(topic, scores, labels):
+    return pd.DataFrame({"topic_id": topic, "content_id": [f"{topic}-{i}" for i in range(len(scores))],
+                         "rank": range(1, len(scores) + 1), "score": scores, "label": labels})
+
+
+def test_a_channels_known_topics_refine_the_rule_chosen_on_the_training_topics():
+    """Training topics have one link each (a top-1 rule is best there); the channel's known
+    topics have four (top-4 is best): with a weak prior the known topics decide, with a strong
+    one the training topics; without known topics, the training topics' best."""
+    from utils import tuning
+
+    families = {"top-k": [{"min_items": k, "threshold": None} for k in (1, 4)]}
+    grid = pd.DataFrame({"family": ["top-k"] * 2, "blend": 0.0, "threshold": np.nan, "relative": np.nan,
+                         "gap": np.nan, "fill": 1, "min_items": [1, 4], "item_gap": np.nan,
+                         "expected_f2": np.nan, "skip_taken": False, newchannel.TRAINING_F2: [0.9, 0.5]})
+    known = pd.concat([_scored(f"k{i}", [0.9, 0.8, 0.7, 0.6, 0.5], [1, 1, 1, 1, 0]) for i in range(3)])
+    truth = pd.DataFrame({"topic_id": [f"k{i}" for i in range(3)],
+                          "content_ids": [" ".join(f"k{i}-{j}" for j in range(4)) for i in range(3)]})
+    table = tuning.rule_table(known, truth, families)
+    assert newchannel.choose_rule(grid).min_items == 1
+    assert newchannel.choose_rule(grid, table, prior=1).min_items == 4
+    assert newchannel.choose_rule(grid, table, prior=100).min_items == 1
+    assert set(table.rules["skip_taken"]) == {False, True}  # a skip_taken twin reads its plain rule's mean
+
+    topics = pd.DataFrame({"id": ["n1", "m1", "k0", "k1", "k2"], "channel": ["N", "M", "N", "N", "N"]})
+    scored = pd.concat([_scored("n1", [0.9, 0.8, 0.7, 0.6, 0.5], [0] * 5), _scored("m1", [0.9, 0.8], [0, 0])])
+    saved = newchannel.choose_rule(grid)
+    picked = newchannel.select(scored, saved, topics, grid.assign(family="top-k"), known, truth, prior=1)
+    assert len(picked["n1"]) == 4 and len(picked["m1"]) == 1  # M has no known topic: the saved rule
+    assert newchannel.select(scored, saved, topics) == saved.apply(scored)
+    with pytest.raises(ValueError, match="not the saved grid"):
+        newchannel.choose_rule(grid.assign(family="other"), table)

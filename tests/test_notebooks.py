@@ -275,6 +275,39 @@ def test_a_new_curriculum_takes_the_new_channel_pipeline(pipeline, tmp_path):
     assert f"0 of channels with known links (in-channel), {len(written)} of new curricula" in printed
 
 
+def test_the_transfer_and_curator_benchmarks_read_a_folds_files(pipeline, tmp_path):
+    """bench/transfer.py's report and bench/curator.py's curve on the files a fold keeps: one
+    row per held-out channel; at k = 0 the curve's new-channel pipeline is notebook 05's."""
+    import importlib.util
+
+    from utils.folds import load_folds
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name, run.NOTEBOOKS.parent / "bench" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    transfer, curator = load("transfer"), load("curator")
+    work, data = pipeline
+    kept = tmp_path / "fold0"
+    transfer.keep(work, kept)
+    folds = load_folds(work)
+    valid = folds.loc[folds["fold"] == 0, "topic_id"]
+    channels = data.topics.set_index("id").loc[valid, "channel"].unique()
+    transfer.channels_table(data, [list(channels)]).to_csv(kept / transfer.CHANNELS_FILE, index=False)
+    rows = transfer.channel_rows(kept, data)
+    assert sorted(rows["topics"]) == sorted(data.topics.set_index("id").loc[valid, "channel"].value_counts())
+    columns = ["new channel", "floor", "floor, k chosen on the channel", "in-channel pipeline, rule chosen on the channel"]
+    assert rows[columns].apply(lambda c: c.between(0, 1)).all().all()
+    assert "| mean ± std over" in transfer.report(tmp_path, data)
+    curve = curator.curve(kept, data, ks=(0, 2), draws=2)
+    at_zero = curve[curve["k"] == 0].set_index("channel")["new channel"]
+    np.testing.assert_allclose(at_zero[rows["channel"]], rows["new channel"])
+    assert curve.loc[curve["k"] == 2, "new channel"].notna().all()
+    assert "| channel | category | k |" in curator.markdown(curve)
+
+
 def test_submission_rejects_an_unknown_requested_topic(tiny_copy, tmp_path):
     sample = pd.read_csv(tiny_copy / "sample_submission.csv", dtype=str)
     sample.loc[len(sample)] = ["t_000000000000", ""]

@@ -167,14 +167,18 @@ def holdout_plan(folds: pd.DataFrame, valid_fold: int, oof_groups: int = 0) -> d
     ``i`` when it is the i-th remaining fold, round robin) and one share of the training-only
     topics (out-of-fold group ``g`` goes to retriever ``g % oof_groups``), so every training
     topic of stage 2 gets candidates from a retriever that never saw it; ``oof_groups``
-    equal to the number of remaining folds is plain k-fold.
+    equal to the number of remaining folds is plain k-fold. With no other fold (one channel
+    held out, everything else training-only: :func:`channel_folds`), each leaves out its share
+    of the training-only topics' groups alone.
     """
     split_topics(folds, valid_fold)  # checks the fold exists
     others = sorted(set(folds["fold"]) - {TRAIN_ONLY, valid_fold})
-    if oof_groups < 0 or oof_groups > len(others):
-        raise ValueError(f"oof_groups must be between 0 and {len(others)} (the folds other than "
-                         f"the validation fold {valid_fold}), not {oof_groups}")
     groups = sorted(set(folds["oof_group"]) - {-1}) if "oof_group" in folds else []
+    most = len(others) if others else len(groups)
+    if oof_groups < 0 or oof_groups > most:
+        what = (f"the folds other than the validation fold {valid_fold}" if others
+                else "the training-only topics' out-of-fold groups")
+        raise ValueError(f"oof_groups must be between 0 and {most} ({what}), not {oof_groups}")
     plan = {"main": Holdout([valid_fold])}
     for i in range(oof_groups):
         plan[f"oof{i + 1}"] = Holdout([valid_fold, *others[i::oof_groups]],

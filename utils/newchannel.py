@@ -25,7 +25,10 @@ nearest unlinked items of its language, as many as its supply suggests, at least
 top K, so a topic with dozens of items can recall them all. :func:`frame` fuses it with
 TF-IDF, the fine-tuned and the zero-shot bi-encoders into the new-channel candidates.
 
-:func:`regime` says which topics are of a new channel.
+:func:`regime` says which topics are of a new channel. A curator often aligns a few topics
+of a new curriculum first: :func:`choose_rule` then chooses the rule on them as well, each
+weighing as much as ``MIN_KNOWN`` training topics' mean together (at ``MIN_KNOWN`` known
+topics, the channel's own topics weigh half).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ its channel's mean (docs/RESULTS.md, "A new curriculum")."""
 COLUMNS_ADDED = ["item_links", "supply"]
 """What :meth:`Supply.annotate` adds to each candidate (features of the new-channel ranker)."""
 NEW, KNOWN = "new", "known"
+GRID_FILE, TRAINING_F2 = "grid.csv", "training f2"
+"""Saved with the new-channel ranker: every rule of its grid and that rule's mean F2 on the
+training topics' out-of-fold scores (the choice a channel's known topics then refine)."""
 CANDIDATES_FILE = "candidates_new.parquet"
 """Notebook 04's new-channel candidates of every topic, beside ``candidates.parquet``."""
 
@@ -179,3 +185,59 @@ def frame(sources: dict[str, pd.DataFrame], k: int = 50) -> pd.DataFrame:
         keep |= every["pool_rank"].notna().to_numpy()
     kept = every[keep].drop(columns="rank")
     return search.with_ranks(kept, "mean_score", keys=["votes"])[every.columns].reset_index(drop=True)
+
+
+def choose_rule(grid: pd.DataFrame, known=None, prior: float = MIN_KNOWN):
+    """The rule of the new-channel grid (:data:`GRID_FILE`: its rules and their mean F2 on the
+    training topics) for a channel whose ``known`` topics (a
+    :class:`~utils.tuning.RuleTable` of the same rules, scored on them, with and without
+    ``skip_taken``) are few: the best of (``prior`` x the training mean + the F2 summed over
+    the known topics) / (``prior`` + their number), among the rules both tables hold. A
+    ``skip_taken`` rule's training mean is its plain twin's (no item is taken where the
+    channel is hidden). Without known topics, the rule chosen on the training topics."""
+    from .postprocess import FIELDS, PostProcess
+
+    fields = [f for f in FIELDS if f != "skip_taken"]
+
+    def keys(rules):  # the grid's fields as numbers (None as NaN), comparable across a CSV file
+        return rules.assign(**{f: pd.to_numeric(rules[f]).astype(float) for f in fields})
+
+    trained = keys(grid.drop(columns="skip_taken", errors="ignore"))
+    if known is None or not len(known.topics):
+        best = trained.iloc[int(np.argmax(trained[TRAINING_F2].to_numpy()))]
+        return PostProcess.from_row(best.to_dict())
+    rules = keys(known.rules.drop(columns="skip_taken")).assign(_row=np.arange(len(known.rules)))
+    matched = rules.merge(trained, on=["family", *fields], how="inner").sort_values("_row")
+    if matched.empty:
+        raise ValueError("choose_rule: the known topics' rules are not the saved grid's; score them with "
+                         "the new-channel families (utils.stage2.NEW_CHANNEL_RULES)")
+    rows = matched["_row"].to_numpy()
+    total = prior * matched[TRAINING_F2].to_numpy() + known.f2()[rows].sum(axis=1)
+    best = rows[int(np.argmax(total / (prior + len(known.topics))))]
+    return known.rule(int(best))
+
+
+def select(scored: pd.DataFrame, rule, topics: pd.DataFrame, grid: pd.DataFrame | None = None,
+           known: pd.DataFrame | None = None, known_truth: pd.DataFrame | None = None,
+           prior: float = MIN_KNOWN) -> dict[str, list[str]]:
+    """``{topic_id: [content ids, best first]}`` for the new-channel candidates ``scored`` (the
+    ranker's ``score``): by ``rule`` (chosen on the training topics), except in a channel with
+    ``known`` topics (the same kind of scored candidates, of topics whose links
+    ``known_truth`` holds), where :func:`choose_rule` chooses on them too, from ``grid``."""
+    from .tuning import rule_table
+
+    if grid is None or known is None or known.empty:
+        return rule.apply(scored)
+    channel = topics.set_index("id")["channel"]
+    families = sorted(set(grid["family"]))
+    chosen = {}
+    known_channel = known["topic_id"].map(channel)
+    for name, part in scored.groupby(scored["topic_id"].map(channel), sort=False):
+        mine = known[known_channel == name]
+        truth = known_truth[known_truth["topic_id"].isin(set(mine["topic_id"]))] if len(mine) else None
+        if truth is None or truth.empty:
+            chosen.update(rule.apply(part))
+            continue
+        table = rule_table(mine, truth, families)
+        chosen.update(choose_rule(grid, table, prior).apply(part))
+    return chosen

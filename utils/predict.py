@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import embcache, newchannel, reranker, retriever, stage2, submission
-from .candidates import recall
+from .candidates import channel_use, recall
 from .postprocess import PostProcess
 from .profiling import stage
 from .text import TextConfig, text_frames
@@ -187,9 +187,14 @@ def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k
                  query_chunk, timer) -> dict[str, list[str]]:
     """The new-channel pipeline on ``requested`` (:mod:`utils.newchannel`): its candidates
     (TF-IDF, the fine-tuned and the zero-shot bi-encoders, the pool of unlinked items), its
-    ranker, its rule."""
+    ranker, and its rule, chosen again per channel where some of the channel's topics are known
+    (:func:`utils.newchannel.select`: a curator who aligned a few; their items then skipped
+    where the channel rarely reuses its items)."""
     model, rule, settings = pipeline.new_channel
-    queries = topics.set_index("id").loc[requested].reset_index()
+    channel = data.topics.set_index("id")["channel"]
+    ours = set(channel[requested])
+    revealed = sorted(t for t in known_ids if channel.get(t) in ours)
+    queries = topics.set_index("id").loc[[*requested, *revealed]].reset_index()
     supply = newchannel.Supply(data.topics, data.content, data.links[data.links["topic_id"].isin(known_ids)],
                                requested)
     _, sources = recall(queries, content, {"main": pipeline.retriever}, k=top_k,
@@ -197,7 +202,13 @@ def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k
                         zero_shot=pipeline.zero_shot, supply=supply,
                         pool_factor=pipeline.recall.get("pool_factor", newchannel.POOL_FACTOR),
                         batch_size=batch_size, query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
-    with stage(timer, "new channel: rank", items=len(requested)):
-        scored = model.score(supply.annotate(newchannel.frame(sources, top_k)), data)
+    with stage(timer, "new channel: rank", items=len(queries)):
+        found = supply.annotate(newchannel.frame(sources, top_k))
+        if revealed:  # what the channel's known topics already link (skip_taken)
+            found = found.join(channel_use(found, data.topics, set(known_ids), data.links))
+        scored = model.score(found[found["topic_id"].isin(set(requested))], data)
+        known = model.score(found[found["topic_id"].isin(set(revealed))], data) if revealed else None
     with stage(timer, "new channel: post-process", items=len(requested)):
-        return rule.apply(scored)
+        return newchannel.select(scored, rule, data.topics, settings.get("grid"), known,
+                                 data.correlations[data.correlations["topic_id"].isin(set(revealed))],
+                                 prior=pipeline.min_known)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sentence_transformers.cross_encoder import CrossEncoder
 
-from . import paths, reranker, tuning
+from . import newchannel, paths, reranker, tuning
 from .models import for_inference, load_cross_encoder
 from .postprocess import PostProcess
 from .profiling import stage
@@ -339,20 +339,24 @@ def save_new_channel(result: NewChannel, folder, **details) -> Path:
     target = Path(folder) / NEW_CHANNEL
     result.model.save(target)
     result.rule.save(target / reranker.POSTPROCESS_FILE)
+    grid = result.on_training.rules.assign(**{newchannel.TRAINING_F2: result.on_training.f2().mean(axis=1)})
+    grid.to_csv(target / newchannel.GRID_FILE, index=False)
     (target / f"{NEW_CHANNEL}.json").write_text(json.dumps(
         {**result.model.config.as_dict(), **details, **versions.record()}, indent=2, default=str))
     return target
 
 
 def load_new_channel(folder) -> tuple[FeatureRanker, PostProcess, dict] | None:
-    """The new-channel ranker, its rule and its settings saved in ``folder / NEW_CHANNEL``;
-    None where notebook 05 saved none (a stage-2 model of an earlier version)."""
+    """The new-channel ranker, its rule and its settings saved in ``folder / NEW_CHANNEL``
+    (with ``grid``: every rule of its grid and its mean F2 on the training topics, for
+    :func:`utils.newchannel.choose_rule`); None where notebook 05 saved none."""
     import json
 
     target = Path(folder) / NEW_CHANNEL
     if not (target / f"{NEW_CHANNEL}.json").is_file():
         return None
     settings = json.loads((target / f"{NEW_CHANNEL}.json").read_text())
+    settings["grid"] = pd.read_csv(target / newchannel.GRID_FILE) if (target / newchannel.GRID_FILE).is_file() else None
     config = RankerConfig.from_dict(settings)
     return (FeatureRanker.load(target, config), PostProcess.load(target / reranker.POSTPROCESS_FILE),
             settings)
