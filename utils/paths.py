@@ -7,7 +7,9 @@ Data folder, first found wins:
 2. ``/kaggle/input/learning-equality-curriculum-recommendations`` (a Kaggle kernel; or a
    folder of that name deeper under ``/kaggle/input``);
 3. ``input/learning-equality-curriculum-recommendations`` in the project folder;
-4. the demo data, generated once (deterministically) into ``WORK/demo-data``.
+4. the demo data, generated once (deterministically) into ``WORK/demo-data``; never on
+   Kaggle, where ``/kaggle/input`` without the competition is an error naming what is there
+   (a kernel without the competition attached would otherwise predict the demo's topics).
 
 Working folder (folds, models, embeddings, candidates, figures, ``submission.csv``): an
 explicit path, else ``$LECR_WORK_DIR``, else ``/kaggle/working`` on Kaggle, else
@@ -83,10 +85,18 @@ def data_dir(explicit=None, work=None, kaggle_input=None) -> Path:
     mounted = Path(kaggle_input) / COMPETITION if kaggle_input else KAGGLE_INPUT
     if _is_competition_folder(mounted):
         return mounted
-    nested = sorted(mounted.parent.rglob(COMPETITION)) if mounted.parent.is_dir() else []
+    on_kaggle = mounted.parent.is_dir()
+    nested = sorted(mounted.parent.rglob(COMPETITION)) if on_kaggle else []
     for path in (*nested, LOCAL_INPUT):
         if _is_competition_folder(path):
             return path
+    if on_kaggle:  # a kernel: the demo data would make a valid-looking, wrong submission
+        there = sorted(str(p.relative_to(mounted.parent)) for p in mounted.parent.glob("*/*"))
+        raise FileNotFoundError(
+            f"{mounted.parent} holds no competition folder {COMPETITION!r} (with "
+            f"{', '.join(name for name, _ in FILES.values())}); found: {there[:12] or 'nothing'}. "
+            f"Attach the competition to the kernel (Add Input > Competitions > Learning Equality - "
+            f"Curriculum Recommendations), or pass DATA_DIR (\"demo\" for the demo data).")
     log.info("no competition data found in %s or %s: using the demo data",
              mounted, LOCAL_INPUT)
     return demo_dir(work)
