@@ -61,29 +61,61 @@ def test_an_import_path_of_one_major_version_fails_with_a_message():
         versions.require("sentence-transformers", 99, "utils.retriever")
 
 
-def test_the_wheels_hold_the_pinned_libraries_and_their_needs_but_not_torch(tmp_path):
-    wanted = versions.wheel_requirements()
-    assert {"sentence-transformers", "transformers", "scikit-learn", "tokenizers",
-            "huggingface-hub", "safetensors", "scipy"} <= set(wanted)
-    assert "torch" not in wanted and not [n for n in wanted if n.startswith("nvidia-")]
-    assert wanted["scikit-learn"] == versions.installed("scikit-learn")
+def test_the_wheels_hold_the_recorded_versions_and_their_needs_but_not_torch(tmp_path):
+    """pip resolves the recorded versions for the kernel's Python (a dry run's report); the set
+    follows their requirements under that Python's markers, never into torch or nvidia-*."""
     calls = []
+    resolved = [{"metadata": {"name": name, "version": version, "requires_dist": needs}} for name, version, needs in [
+        ("scikit-learn", "1.0.1", ["scipy>=1", "joblib", "tomli; python_version < '3.11'"]),
+        ("sentence-transformers", "9.9.9", ["torch>=2", "transformers"]), ("transformers", "8.8.8", []),
+        ("scipy", "1.17.1", ["numpy"]), ("numpy", "2.4.6", []), ("joblib", "1.6.0", []),
+        ("tomli", "2.0.0", []), ("torch", "2.7.1", ["nvidia-cublas-cu12", "sympy"]),
+        ("nvidia-cublas-cu12", "12.6", []), ("sympy", "1.14", []), ("onnx", "1.2", []),
+        ("onnxruntime", "1.3", []), ("sparse-dot-topn", "1.2.0", [])]]
 
     def pip(command, **_):
         calls.append(command)
+        if "--report" in command:
+            Path(command[command.index("--report") + 1]).write_text(json.dumps({"install": resolved}))
         return SimpleNamespace(returncode=0, stdout="", stderr="")
 
-    folder = package.wheels(tmp_path, "3.12", run=pip, owner="someone")
-    command = calls[0]
-    assert command[:4] == [sys.executable, "-m", "pip", "download"]
-    assert "--only-binary=:all:" in command and "--no-deps" in command
-    assert command[command.index("--python-version") + 1] == "3.12"
-    assert command[command.index("--dest") + 1] == str(folder)
-    assert f"scikit-learn=={wanted['scikit-learn']}" in command
+    pins = {"scikit-learn": "1.0.1", "sentence-transformers": "9.9.9", "transformers": "8.8.8"}
+    folder = package.wheels(tmp_path, ["3.12", "3.11"], run=pip, owner="someone", pins=pins)
+    resolve, download = calls[0], calls[1]
+    assert resolve[:6] == [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"]
+    assert "scikit-learn==1.0.1" in resolve and "onnxruntime" in resolve
+    assert download[:4] == [sys.executable, "-m", "pip", "download"] and "--no-deps" in download
+    assert download[download.index("--python-version") + 1] == "3.12"
+    assert download[download.index("--dest") + 1] == str(folder)
+    assert calls[3][calls[3].index("--python-version") + 1] == "3.11"  # then each other Python
     marker = json.loads((folder / versions.WHEELS_FILE).read_text())
-    assert marker["python"] == "3.12" and marker["packages"] == wanted
+    assert marker["python"] == ["3.12", "3.11"] and marker["pins"] == pins
+    wanted = marker["packages"]["3.12"]
+    assert wanted["scikit-learn"] == "1.0.1" and {"scipy", "numpy", "joblib", "transformers"} <= set(wanted)
+    assert not {"torch", "sympy", "tomli"} & set(wanted) and not [n for n in wanted if n.startswith("nvidia-")]
     assert json.loads((folder / "dataset-metadata.json").read_text())["id"] == "someone/lecr-wheels"
     assert paths.find_marked(tmp_path, versions.WHEELS_FILE, "wheels dataset") == folder
+    assert versions.wheels_python(folder) == ["3.12", "3.11"]
+
+
+def test_wheels_built_for_another_python_carry_its_tags(tmp_path):
+    """A real pip (PyPI) builds the wheels of a pinned version for Python 3.12, whatever Python
+    runs the test: their tags say cp312."""
+    folder = package.wheels(tmp_path, ["3.12"], pins={"markupsafe": "3.0.2"}, extras=())
+    built = sorted(p.name for p in folder.glob("*.whl"))
+    assert built and all("cp312" in name for name in built), built
+    assert built[0].startswith("markupsafe-3.0.2-") or built[0].startswith("MarkupSafe-3.0.2-")
+
+
+def test_wheels_for_another_python_stop_before_pip_with_both_pythons_named(tmp_path):
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    (tmp_path / versions.WHEELS_FILE).write_text(json.dumps({"python": ["3.9"]}))
+
+    def pip(*_, **__):
+        raise AssertionError("pip must not run")
+
+    with pytest.raises(RuntimeError, match=rf"built for Python 3\.9, but this kernel runs Python {here}"):
+        versions.ensure({"scikit-learn": "0.0.1"}, tmp_path, run=pip)
 
 
 def test_datasets_are_found_at_any_depth_and_two_are_an_error(tmp_path):
@@ -148,6 +180,19 @@ def test_package_cli_needs_an_owner_to_upload(tmp_path):
                              "--out", str(tmp_path), "--upload"], capture_output=True, text=True,
                             cwd=paths.PROJECT)
     assert result.returncode == 2 and "--upload needs --owner" in result.stderr
+
+
+def test_package_cli_stops_before_packaging_without_credentials(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAGGLE_")}
+    env["HOME"] = str(tmp_path)  # no ~/.kaggle
+    result = subprocess.run([sys.executable, "-m", "utils.package", "--work", str(tmp_path / "nowhere"),
+                             "--out", str(tmp_path / "out"), "--owner", "someone", "--upload"],
+                            capture_output=True, text=True, cwd=paths.PROJECT, env=env)
+    assert result.returncode == 2 and "needs Kaggle credentials" in result.stderr
+    assert "KAGGLE_API_TOKEN" in result.stderr and "access_token" in result.stderr
+    assert not (tmp_path / "out").exists()  # stopped before packaging
 
 
 def test_the_kernel_folder_runs_notebook_06_offline_with_the_datasets_attached(tmp_path):

@@ -2,15 +2,16 @@
 optionally, the wheels of the pinned libraries, as Kaggle dataset folders; and upload them.
 
     python -m utils.package --work WORK_DIR --out DIR --owner KAGGLE_USER [--half]
-                            [--wheels [--python-version 3.11]] [--upload [--notes TEXT]]
+                            [--wheels [--python-version 3.12 ...]] [--upload [--notes TEXT]]
 
 writes ``DIR/lecr-utils`` (the ``utils`` package), ``DIR/lecr-retriever`` (notebook 03's
 validated retriever, its last round, and in ``zero_shot/`` the untuned model notebook 04
 fused, if any), ``DIR/lecr-reranker`` (the reranker notebook 05
 selected, with its settings and tuned post-processing) and, with ``--wheels``,
-``DIR/lecr-wheels`` (the pinned libraries and what they need, for Kaggle's Python; notebook
-06 installs them offline when the kernel's versions differ from those the models recorded:
-:mod:`utils.versions`). ``--half`` saves the weights in float16 (half the upload; they are
+``DIR/lecr-wheels`` (the pinned libraries at the versions the models recorded, and what they
+need, for Kaggle's Python, 3.12 unless ``--python-version`` says otherwise; notebook 06
+installs them offline when the kernel's versions differ from those the models recorded, and
+first checks they were built for its Python: :mod:`utils.versions`). ``--half`` saves the weights in float16 (half the upload; they are
 read back as float32; the content embeddings saved with the retriever by notebook 04,
 :mod:`utils.embcache`, are then left out, since other weights embed differently).
 
@@ -108,29 +109,102 @@ PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x8
 """Kaggle's images: x86-64 Linux, glibc 2.28 or newer (pip takes each tag as it is given)."""
 
 
-def wheels(out, python_version: str = "3.11", platforms=PLATFORMS,
-           owner: str = "your-kaggle-username", run=subprocess.run) -> Path:
-    """``out/lecr-wheels``: wheels of :func:`utils.versions.wheel_requirements` (the pinned
-    libraries at the versions installed here, and what they need, torch aside) for
-    ``python_version`` on ``platforms``, by ``pip download --only-binary``; with
-    ``wheels.json`` (:data:`utils.versions.WHEELS_FILE`), which notebook 06 finds it by."""
+EXTRAS = (*versions.INT8_PACKAGES, *versions.SPEED_PACKAGES)
+"""Shipped in the wheels dataset unpinned (the models only run with them): int8 inference and
+TF-IDF's sparse product."""
+KAGGLE_PYTHON = "3.12"
+"""The Python of Kaggle's current image (Kaggle/docker-python, "Python 3.12 bump")."""
+
+
+def _marker_environment(python_version: str) -> dict[str, str]:
+    """The environment markers of a Kaggle kernel's CPython ``python_version`` on x86-64 Linux."""
+    return {"python_version": python_version, "python_full_version": f"{python_version}.0",
+            "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+            "os_name": "posix", "implementation_name": "cpython",
+            "platform_python_implementation": "CPython", "extra": ""}
+
+
+def resolve(pins: dict[str, str], python_version: str, platforms=PLATFORMS, extras=EXTRAS,
+            run=subprocess.run) -> dict[str, str]:
+    """``{name: version}`` the wheels dataset holds for one Python: pip's own resolution (a dry
+    run with ``--report``, nothing installed) of ``pins`` (the versions the models recorded) and
+    ``extras`` for ``python_version`` on ``platforms``, then what the roots need, following each
+    package's requirements under that Python's markers, never into
+    :data:`utils.versions.NOT_WHEELS` nor ``nvidia-*`` (gigabytes; the kernel's own torch
+    matches its GPU)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                   "--report", str(report), "--only-binary=:all:", "--python-version", python_version,
+                   "--implementation", "cp", *[flag for platform in platforms for flag in ("--platform", platform)],
+                   "--target", str(Path(scratch) / "target"),
+                   *[f"{name}=={version}" for name, version in pins.items()], *extras]
+        result = run(command, capture_output=True, text=True)
+        if result.returncode != 0 or not report.is_file():
+            raise RuntimeError(f"pip could not resolve {sorted(pins.items())} for Python {python_version} "
+                               f"(is every version published as a wheel for it?):\n{result.stderr}")
+        items = json.loads(report.read_text())["install"]
+    found = {canonicalize_name(item["metadata"]["name"]): item["metadata"] for item in items}
+    environment = _marker_environment(python_version)
+    wanted, todo = {}, [canonicalize_name(name) for name in (*pins, *extras)]
+    while todo:
+        name = todo.pop()
+        if name in wanted or name not in found or name in versions.NOT_WHEELS or name.startswith("nvidia-"):
+            continue
+        wanted[name] = found[name]["version"]
+        for requirement in map(Requirement, found[name].get("requires_dist") or []):
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                todo.append(canonicalize_name(requirement.name))
+    return dict(sorted(wanted.items()))
+
+
+def wheels(out, python_versions=(KAGGLE_PYTHON,), platforms=PLATFORMS, owner: str = "your-kaggle-username",
+           pins: dict[str, str] | None = None, extras=EXTRAS, run=subprocess.run) -> Path:
+    """``out/lecr-wheels``: for each of ``python_versions``, the wheels of :func:`resolve`'s set
+    (``pins``: the versions the packaged models recorded, :func:`utils.versions.recorded`; by
+    default the installed ones), by ``pip download --no-deps --only-binary``; with
+    ``wheels.json`` (:data:`utils.versions.WHEELS_FILE`: the Pythons, the pins and each
+    Python's packages), which notebook 06 finds it by and checks against its Python."""
     folder = Path(out) / "lecr-wheels"
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    wanted = versions.wheel_requirements()
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-               "--python-version", python_version, "--implementation", "cp",
-               *[flag for platform in platforms for flag in ("--platform", platform)],
-               "--dest", str(folder), *[f"{name}=={version}" for name, version in wanted.items()]]
-    result = run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"pip download failed (is every pinned version published as a wheel "
-                           f"for Python {python_version}?):\n{result.stderr}")
+    pins = dict(pins or {name: versions.installed(name) for name in versions.PINNED})
+    packages = {}
+    for python_version in python_versions:
+        wanted = resolve(pins, python_version, platforms, extras, run)
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                   "--python-version", python_version, "--implementation", "cp",
+                   *[flag for platform in platforms for flag in ("--platform", platform)],
+                   "--dest", str(folder), *[f"{name}=={version}" for name, version in wanted.items()]]
+        result = run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"pip download failed (is every pinned version published as a wheel "
+                               f"for Python {python_version}?):\n{result.stderr}")
+        packages[python_version] = wanted
     (folder / versions.WHEELS_FILE).write_text(json.dumps(
-        {"python": python_version, "platforms": list(platforms), "packages": wanted}, indent=2))
+        {"python": list(python_versions), "platforms": list(platforms), "pins": pins, "packages": packages},
+        indent=2))
     _metadata(folder, "lecr-wheels", owner, TITLES["wheels"])
     return folder
+
+
+def recorded_pins(work) -> dict[str, str]:
+    """The pinned libraries' versions the models of the finished run in ``work`` recorded (the
+    main retriever's ``fit.json``, the selected reranker's ``reranker.json``); the installed
+    versions for what they do not record."""
+    from .retriever import trained
+
+    retriever_dir = trained(Path(work) / "retriever")["main"][0]
+    settings = [json.loads((retriever_dir / paths.RETRIEVER_MARKER).read_text())]
+    reranker_dir = selected(work)
+    if reranker_dir is not None and (reranker_dir / SETTINGS_FILE).is_file():
+        settings.append(json.loads((reranker_dir / SETTINGS_FILE).read_text()))
+    found = versions.recorded(*settings)
+    return {name: found.get(name) or versions.installed(name) for name in versions.PINNED}
 
 
 def package(work, out, owner: str = "your-kaggle-username", half: bool = False) -> dict[str, Path]:
@@ -195,10 +269,24 @@ def uploaded_files(folder) -> list[Path]:
                   for name in names)
 
 
+CREDENTIALS = ("a Kaggle API token (kaggle.com > Settings > API > Create New Token) in the "
+               "KAGGLE_API_TOKEN environment variable or the file ~/.kaggle/access_token; or the "
+               "legacy KAGGLE_USERNAME and KAGGLE_KEY variables or ~/.kaggle/kaggle.json "
+               "(kagglehub.login() keeps its token only in the Python process that called it)")
+"""Where ``kagglehub`` and the Kaggle CLI find credentials that outlive a process."""
+
+
+def has_credentials() -> bool:
+    """Whether ``kagglehub`` finds Kaggle credentials (:data:`CREDENTIALS`)."""
+    from kagglehub.config import get_kaggle_credentials
+
+    return get_kaggle_credentials() is not None
+
+
 def upload(folder, notes: str = "") -> str:
     """Create the Kaggle dataset of ``folder`` (its ``dataset-metadata.json`` names it), or
     add a version with ``notes`` if it exists, with ``kagglehub.dataset_upload`` (needs
-    Kaggle credentials: ``kagglehub.login()`` or ``KAGGLE_USERNAME``/``KAGGLE_KEY``)."""
+    Kaggle credentials that persist: :data:`CREDENTIALS`)."""
     import kagglehub
 
     handle = json.loads((Path(folder) / "dataset-metadata.json").read_text())["id"]
@@ -214,17 +302,21 @@ def main(argv=None) -> None:
     parser.add_argument("--half", action="store_true", help="store the weights in float16")
     parser.add_argument("--wheels", action="store_true",
                         help="also build lecr-wheels: the pinned libraries for Kaggle's Python")
-    parser.add_argument("--python-version", default="3.11",
-                        help="the kernel's Python (`!python --version` in a Kaggle notebook)")
+    parser.add_argument("--python-version", action="append", metavar="X.Y",
+                        help=f"the kernel's Python (`!python --version` in a Kaggle notebook; default "
+                             f"{KAGGLE_PYTHON}, Kaggle's image); give it twice to build for two")
     parser.add_argument("--upload", action="store_true",
                         help="upload each folder with kagglehub (create, or a new version)")
     parser.add_argument("--notes", default="", help="version notes for --upload")
     args = parser.parse_args(argv)
     if args.upload and args.owner == "your-kaggle-username":
         parser.error("--upload needs --owner, your Kaggle user name")
+    if args.upload and not has_credentials():
+        parser.error(f"--upload needs Kaggle credentials, and none were found: {CREDENTIALS}")
     folders = package(args.work, args.out, args.owner, args.half)
     if args.wheels:
-        folders["wheels"] = wheels(args.out, args.python_version, owner=args.owner)
+        folders["wheels"] = wheels(args.out, args.python_version or [KAGGLE_PYTHON], owner=args.owner,
+                                   pins=recorded_pins(args.work))
     notebook = kernel(args.out, args.owner, NAMES, args.wheels)
     for name, folder in folders.items():
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20

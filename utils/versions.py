@@ -28,7 +28,7 @@ safetensors, and a kernel keeps the torch build that matches its accelerator."""
 KEY = "versions"
 """The key under which ``fit.json`` and ``reranker.json`` hold :func:`record`."""
 WHEELS_FILE = "wheels.json"
-"""Marks the wheels dataset (``python -m utils.package --wheels``): the Python version and the
+"""Marks the wheels dataset (``python -m utils.package --wheels``): the Python versions and the
 packages its wheels were downloaded for."""
 INT8_PACKAGES = ("onnxruntime", "onnx")
 """int8 inference on a CPU (:func:`utils.models.int8`): not pinned to the models (they only
@@ -100,6 +100,15 @@ def ensure(wanted: dict[str, str], wheels=None, run=subprocess.run) -> dict[str,
     diff = mismatches(wanted)
     if not diff:
         return diff
+    if wheels is not None:
+        built_for = wheels_python(wheels)
+        here = f"{sys.version_info.major}.{sys.version_info.minor}"
+        if built_for and here not in built_for:
+            raise RuntimeError(
+                f"library versions differ from those the models were saved with: {_describe(diff)}; "
+                f"the attached wheels ({wheels}) were built for Python {', '.join(built_for)}, but this "
+                f"kernel runs Python {here}: rebuild them with `python -m utils.package --wheels "
+                f"--python-version {here}` and attach the new version.")
     if wheels is None:
         raise RuntimeError(
             f"library versions differ from those the models were saved with: {_describe(diff)}. "
@@ -127,6 +136,19 @@ def ensure(wanted: dict[str, str], wheels=None, run=subprocess.run) -> dict[str,
     return diff
 
 
+def wheels_python(wheels) -> list[str]:
+    """The Python versions the wheels folder ``wheels`` was built for (its :data:`WHEELS_FILE`;
+    empty where it records none)."""
+    import json
+    from pathlib import Path
+
+    marker = Path(wheels) / WHEELS_FILE
+    if not marker.is_file():
+        return []
+    found = json.loads(marker.read_text()).get("python") or []
+    return [found] if isinstance(found, str) else list(found)
+
+
 def ensure_present(names, wheels=None, run=subprocess.run) -> list[str]:
     """Install those of ``names`` that are missing from the folder ``wheels`` (offline), if
     given; returns the names still missing (the caller falls back, saying so)."""
@@ -148,28 +170,3 @@ def require(name: str, major: int, what: str) -> None:
             f"{what} needs {name} {major}.x, but {have or 'none'} is installed. Install {name} "
             f"{major}.x as requirements.txt pins it (on an offline Kaggle kernel: attach the wheels "
             f"dataset of `python -m utils.package --wheels`, which notebook 06 installs).")
-
-
-def wheel_requirements(roots=(*PINNED, *INT8_PACKAGES, *SPEED_PACKAGES)) -> dict[str, str]:
-    """``{name: installed version}`` of ``roots`` and everything they need at run time (no
-    extras), as installed here, minus :data:`NOT_WHEELS` and ``nvidia-*`` (whose own needs are
-    not followed): what the wheels dataset holds, so pip can resolve the pinned versions
-    offline on an image that lacks some of their dependencies."""
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    found: dict[str, str] = {}
-    todo = list(roots)
-    while todo:
-        name = canonicalize_name(todo.pop())
-        if name in found or name in NOT_WHEELS or name.startswith("nvidia-"):
-            continue
-        try:
-            dist = distribution(name)
-        except PackageNotFoundError:
-            continue  # a dependency of another platform or Python, not needed here
-        found[name] = dist.version
-        for requirement in map(Requirement, dist.requires or []):
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    return dict(sorted(found.items()))
