@@ -16,6 +16,38 @@ def outputs(notebook):
     return [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
 
 
+def test_every_notebook_finds_utils_with_the_same_finder(tmp_path):
+    """One finder in notebooks 01-06: the project folder, else the one attached dataset holding
+    utils at any depth (Kaggle mounts datasets under datasets/OWNER/SLUG/versions/N)."""
+    import ast
+
+    finders = []
+    for notebook in run.notebooks():
+        source = "".join(run._cells(notebook)[1]["source"])
+        tree = ast.parse(source)
+        found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "utils_root"]
+        assert found, f"{notebook.name}: no utils_root"
+        finders.append(ast.get_source_segment(source, found[0]))
+    assert len(set(finders)) == 1
+    namespace = {"Path": Path}
+    exec(finders[0], namespace)
+    deep = tmp_path / "datasets" / "someone" / "lecr-code" / "versions" / "1"
+    (deep / "utils").mkdir(parents=True)
+    (deep / "utils" / "versions.py").write_text("")
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert namespace["utils_root"](str(tmp_path)) == deep
+        (tmp_path / "lecr-utils" / "utils").mkdir(parents=True)
+        (tmp_path / "lecr-utils" / "utils" / "versions.py").write_text("")
+        with pytest.raises(ModuleNotFoundError, match="2 utils packages"):
+            namespace["utils_root"](str(tmp_path))
+    finally:
+        os.chdir(here)
+
+
 def test_notebooks_are_committed_clean_and_parameterised():
     for notebook in run.notebooks():
         cells = json.loads(notebook.read_text())["cells"]
@@ -23,14 +55,6 @@ def test_notebooks_are_committed_clean_and_parameterised():
         assert not outputs(notebook), f"{notebook.name} has outputs"
         assert all(c.get("execution_count") is None for c in code)
         assert "parameters" in code[0]["metadata"].get("tags", []), notebook.name
-
-
-def test_eda_runs_on_demo_data(tiny_dir, tmp_path):
-    work = run.run(data=str(tiny_dir), work=tmp_path / "work", only=["01"], log=lambda *_: None)
-    executed = work / "notebooks" / "01_eda.ipynb"
-    assert not [o for o in outputs(executed) if o["output_type"] == "error"]
-    assert {p.name for p in (work / "figures").glob("*.png")} >= {
-        "languages.png", "channels.png", "levels.png", "links.png", "text.png", "channel_reuse.png"}
 
 
 TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_SIZE": 16,
@@ -47,12 +71,48 @@ TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 
 @pytest.fixture(scope="module")
 def pipeline(tiny_dir, tmp_path_factory):
-    """Notebooks 02-06 run once on the tiny demo data: (working folder, data)."""
+    """Notebooks 01-05 run once on the tiny demo data as the Kaggle training kernel runs them
+    (``utils.package --code``: its script, ``lecr-code`` and the competition mounted as Kaggle
+    mounts them, the working folder its output), then notebook 06 locally on that working
+    folder: (working folder, data)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from utils import package, paths
     from utils.data import load_competition
 
-    work = run.run(data=str(tiny_dir), work=tmp_path_factory.mktemp("pipeline") / "work",
-                   only=["02", "03", "04", "05", "06"], params=TINY, log=lambda *_: None)
+    root = tmp_path_factory.mktemp("pipeline")
+    out, kaggle_input, work = root / "datasets", root / "input", root / "work"
+    folder = package.code(out, owner="someone")
+    kernel = package.train_kernel(out, owner="someone")
+    mounted = kaggle_input / "datasets" / "someone" / "lecr-code" / "versions" / "1"
+    for file in package.uploaded_files(folder):  # what kagglehub's upload keeps
+        (mounted / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(folder / file, mounted / file)
+    shutil.copytree(tiny_dir, kaggle_input / "competitions" / paths.COMPETITION)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update({"LECR_INPUT_DIR": str(kaggle_input), "LECR_WORK_DIR": str(work), "LECR_PROFILE": "demo",
+                "LECR_PARAMS": json.dumps({k: v for k, v in TINY.items()})})
+    result = subprocess.run([sys.executable, str(kernel / "train.py")], cwd=kernel, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run.run(data=str(tiny_dir), work=work, only=["06"], params=TINY, log=lambda *_: None)
     return work, load_competition(tiny_dir)
+
+
+def test_the_training_kernel_ran_notebooks_01_to_05_from_the_code_dataset(pipeline):
+    work, _ = pipeline
+    executed = sorted(p.name[:2] for p in (work / "notebooks").glob("*.ipynb"))
+    assert executed == ["01", "02", "03", "04", "05", "06"]
+    for notebook in (work / "notebooks").glob("0[1-5]_*.ipynb"):
+        assert not [o for o in outputs(notebook) if o["output_type"] == "error"], notebook.name
+    assert {p.name for p in (work / "figures").glob("*.png")} >= {  # 01's figures
+        "languages.png", "channels.png", "levels.png", "links.png", "text.png", "channel_reuse.png"}
+    metadata = json.loads((work.parent / "datasets" / "lecr-train" / "kernel-metadata.json").read_text())
+    assert metadata["enable_gpu"] and metadata["enable_internet"] and metadata["kernel_type"] == "script"
+    assert metadata["dataset_sources"] == ["someone/lecr-code"]
 
 
 def test_folds_and_retrievers(pipeline):
@@ -356,6 +416,27 @@ def test_package_makes_kaggle_dataset_folders_the_submission_finds(pipeline, tmp
     assert next(model.parameters()).dtype == __import__("torch").float32  # half on disk, fp32 loaded
     _, config, rule = reranker.load(folders["reranker"])
     assert rule == reranker.load(reranker.selected(work))[2]
+
+
+def test_package_downloads_and_packages_the_training_kernels_output(pipeline, tmp_path, monkeypatch):
+    import shutil
+
+    import kagglehub
+
+    from utils import package
+
+    work, _ = pipeline
+
+    def download(handle, path=None, *, force_download=False, output_dir=None):  # kagglehub's signature
+        assert handle == "someone/lecr-train"
+        shutil.copytree(work, output_dir, ignore=shutil.ignore_patterns("notebooks", "figures"))
+        return output_dir
+
+    monkeypatch.setattr(kagglehub, "notebook_output_download", download)
+    package.main(["--from-kernel", "someone/lecr-train", "--out", str(tmp_path), "--owner", "someone"])
+    assert (tmp_path / "lecr-retriever" / "fit.json").is_file()
+    assert (tmp_path / "lecr-reranker" / "reranker.json").is_file()
+    assert (tmp_path / "lecr-submission" / "kernel-metadata.json").is_file()
 
 
 def test_kaggle_round_trip_predicts_offline_as_the_local_run(pipeline, tiny_dir, tmp_path):

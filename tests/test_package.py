@@ -133,6 +133,22 @@ def test_datasets_are_found_at_any_depth_and_two_are_an_error(tmp_path):
     assert str(deep) in str(err.value) and str(other) in str(err.value)
 
 
+def test_a_training_runs_output_attached_gives_the_models_notebook_05_recorded(tmp_path):
+    """A training kernel's output holds several fit.json (rounds, out-of-fold retrievers): the
+    lookup takes the main retriever's last round and the selected reranker."""
+    run = tmp_path / "datasets" / "someone" / "lecr-train" / "output" / "versions" / "2"
+    for folder in ("retriever/round1", "retriever/round2", "retriever/oof1/round1", "reranker/features",
+                   "reranker/base"):
+        (run / folder).mkdir(parents=True)
+    for folder in ("retriever/round1", "retriever/round2", "retriever/oof1/round1"):
+        (run / folder / paths.RETRIEVER_MARKER).write_text("{}")
+    for folder in ("reranker/features", "reranker/base"):
+        (run / folder / paths.RERANKER_MARKER).write_text("{}")
+    (run / "reranker" / paths.SELECTED_FILE).write_text(json.dumps({"name": "features", "folder": "features"}))
+    assert paths.model_dir(None, None, paths.RETRIEVER_MARKER, "retriever", tmp_path) == run / "retriever" / "round2"
+    assert paths.model_dir(None, None, paths.RERANKER_MARKER, "reranker", tmp_path) == run / "reranker" / "features"
+
+
 def test_competition_data_is_found_under_the_input_folder_at_any_depth(tiny_dir, tmp_path):
     import shutil
 

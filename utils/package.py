@@ -1,19 +1,29 @@
 """Package the suite for an offline Kaggle kernel: ``utils``, the trained models and,
 optionally, the wheels of the pinned libraries, as Kaggle dataset folders; and upload them.
 
-    python -m utils.package --work WORK_DIR --out DIR --owner KAGGLE_USER [--half]
-                            [--wheels [--python-version 3.12 ...]] [--upload [--notes TEXT]]
+    python -m utils.package --code --out DIR --owner KAGGLE_USER [--upload]
+    python -m utils.package --work WORK_DIR | --from-kernel KAGGLE_USER/lecr-train --out DIR
+                            --owner KAGGLE_USER [--half] [--wheels [--python-version 3.12 ...]]
+                            [--upload [--notes TEXT]]
 
-writes ``DIR/lecr-utils`` (the ``utils`` package), ``DIR/lecr-retriever`` (notebook 03's
-validated retriever, its last round, and in ``zero_shot/`` the untuned model notebook 04
-fused, if any), ``DIR/lecr-reranker`` (the reranker notebook 05
-selected, with its settings and tuned post-processing) and, with ``--wheels``,
+``--code`` writes what training on Kaggle needs: ``DIR/lecr-code`` (``utils``, the notebooks,
+``requirements.txt``) and ``DIR/lecr-train``, a script kernel with a GPU and the internet on
+that installs the pinned libraries (torch as the image has it) and runs notebooks 01-05
+(:data:`TRAIN_SCRIPT`); its output is a working folder, which ``--from-kernel`` downloads
+(``kagglehub.notebook_output_download``) and packages.
+
+Packaging a finished run writes ``DIR/lecr-utils`` (the ``utils`` package),
+``DIR/lecr-retriever`` (notebook 03's validated retriever, its last round, and in
+``zero_shot/`` the untuned model of the new-channel candidates), ``DIR/lecr-reranker`` (the
+reranker notebook 05 selected, with its settings, tuned post-processing and the new-channel
+pipeline) and, with ``--wheels``,
 ``DIR/lecr-wheels`` (the pinned libraries at the versions the models recorded, and what they
 need, for Kaggle's Python, 3.12 unless ``--python-version`` says otherwise; notebook 06
 installs them offline when the kernel's versions differ from those the models recorded, and
-first checks they were built for its Python: :mod:`utils.versions`). ``--half`` saves the weights in float16 (half the upload; they are
-read back as float32; the content embeddings saved with the retriever by notebook 04,
-:mod:`utils.embcache`, are then left out, since other weights embed differently).
+first checks they were built for its Python: :mod:`utils.versions`). ``--half`` saves the
+weights in float16 (half the upload; they are read back as float32; the content embeddings
+saved with the retriever by notebook 04, :mod:`utils.embcache`, are then left out, since other
+weights embed differently).
 
 It also writes ``DIR/lecr-submission``: notebook 06 with the ``kernel-metadata.json`` that
 ``kaggle kernels push -p DIR/lecr-submission`` needs to run it offline with the datasets and
@@ -239,6 +249,91 @@ def package(work, out, owner: str = "your-kaggle-username", half: bool = False) 
     return folders
 
 
+TRAIN_SCRIPT = '''"""LECR training kernel (written by `python -m utils.package --code`): notebooks 01-05 of the
+suite on the competition data, in a Kaggle kernel with a GPU and the internet on. The models
+stay in the working folder (/kaggle/working), the kernel's output: package them for notebook 06
+with `python -m utils.package --from-kernel USER/lecr-train`.
+
+Environment (for a run elsewhere, as the tests emulate Kaggle): LECR_INPUT_DIR (default
+/kaggle/input), LECR_WORK_DIR (default /kaggle/working), LECR_PROFILE (default gpu),
+LECR_PARAMS (a JSON object of notebook parameters, as the runner's -p flags)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+INPUT = Path(os.environ.get("LECR_INPUT_DIR", "/kaggle/input"))
+WORK = os.environ.get("LECR_WORK_DIR", "/kaggle/working")
+PROFILE = os.environ.get("LECR_PROFILE", "gpu")
+PARAMS = json.loads(os.environ.get("LECR_PARAMS") or "{}")
+COMPETITION = "learning-equality-curriculum-recommendations"
+
+code = sorted({p.parent.parent for p in INPUT.rglob("utils/versions.py") if (p.parent.parent / "notebooks").is_dir()})
+if len(code) != 1:
+    sys.exit(f"attach exactly one lecr-code dataset (python -m utils.package --code); found {code or 'none'}")
+data = sorted(p for p in INPUT.rglob(COMPETITION) if (p / "topics.csv").is_file())
+if not data:
+    sys.exit(f"attach the competition {COMPETITION} to this kernel (Add Input > Competitions)")
+root = code[0]
+# the pinned libraries, torch as the image has it (its build matches the GPU)
+wanted = [line.split("#")[0].strip() for line in (root / "requirements.txt").read_text().splitlines()]
+wanted = [line for line in wanted if line and not line.startswith("torch")]
+subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *wanted], check=True)
+flags = [flag for name, value in PARAMS.items() for flag in ("-p", f"{name}={value!r}")]
+subprocess.run([sys.executable, "-m", "utils.run", "--data", str(data[0]), "--work", WORK,
+                "--profile", PROFILE, "--only", "01", "02", "03", "04", "05", *flags], cwd=root, check=True)
+print(f"the models are in {WORK}: package them with python -m utils.package --from-kernel USER/lecr-train")
+'''
+"""The training kernel's script (:func:`train_kernel`)."""
+CODE_FILES = ("utils", "notebooks", "requirements.txt")
+"""What ``lecr-code`` holds: what the runner needs to run the notebooks."""
+
+
+def code(out, owner: str = "your-kaggle-username") -> Path:
+    """``out/lecr-code``: the ``utils`` package, the notebooks and ``requirements.txt``, the
+    dataset a training kernel runs the suite from."""
+    folder = Path(out) / "lecr-code"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name in CODE_FILES:
+        source = paths.PROJECT / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns(
+                "__pycache__", "*.pyc", ".ipynb_checkpoints"))
+        else:
+            shutil.copy2(source, folder / name)
+    _metadata(folder, "lecr-code", owner, "LECR suite code")
+    return folder
+
+
+def train_kernel(out, owner: str) -> Path:
+    """``out/lecr-train``: the training kernel's script (:data:`TRAIN_SCRIPT`) and the
+    ``kernel-metadata.json`` with which ``kaggle kernels push -p out/lecr-train`` creates (or
+    versions) a private script kernel with a GPU and the internet on, ``lecr-code`` and the
+    competition attached, on the Kaggle image it was first run with."""
+    folder = Path(out) / "lecr-train"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.py").write_text(TRAIN_SCRIPT)
+    (folder / "kernel-metadata.json").write_text(json.dumps({
+        "id": f"{owner}/lecr-train", "title": "LECR train", "code_file": "train.py", "language": "python",
+        "kernel_type": "script", "is_private": True, "enable_gpu": True, "enable_tpu": False,
+        "enable_internet": True, "dataset_sources": [f"{owner}/lecr-code"],
+        "competition_sources": [paths.COMPETITION], "kernel_sources": [], "model_sources": [],
+        "docker_image_pinning_type": "original",
+    }, indent=2))
+    return folder
+
+
+def from_kernel(handle: str, into) -> Path:
+    """Download the output of the training kernel ``handle`` (``USER/lecr-train``) into
+    ``into`` with ``kagglehub.notebook_output_download``: a working folder to package."""
+    import kagglehub
+
+    return Path(kagglehub.notebook_output_download(handle, output_dir=str(into)))
+
+
 def kernel(out, owner: str, datasets, wheels: bool = False) -> Path:
     """``out/lecr-submission``: notebook 06 and the ``kernel-metadata.json`` with which
     ``kaggle kernels push -p out/lecr-submission`` creates (or versions) a private kernel that
@@ -253,6 +348,7 @@ def kernel(out, owner: str, datasets, wheels: bool = False) -> Path:
         "is_private": True, "enable_gpu": False, "enable_tpu": False, "enable_internet": False,
         "dataset_sources": [f"{owner}/{slug}" for slug in slugs],
         "competition_sources": [paths.COMPETITION], "kernel_sources": [], "model_sources": [],
+        "docker_image_pinning_type": "original",
     }, indent=2))
     return folder
 
@@ -296,7 +392,13 @@ def upload(folder, notes: str = "") -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m utils.package", description=__doc__.split("\n")[0])
-    parser.add_argument("--work", required=True, help="the working folder of a finished run")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--work", help="the working folder of a finished run (or of a downloaded "
+                                       "`kaggle kernels output`)")
+    source.add_argument("--from-kernel", metavar="USER/lecr-train",
+                        help="download the training kernel's output and package it")
+    source.add_argument("--code", action="store_true",
+                        help="write lecr-code and the lecr-train kernel, to train on Kaggle")
     parser.add_argument("--out", required=True, help="where to write the dataset folders")
     parser.add_argument("--owner", default="your-kaggle-username", help="Kaggle user owning the datasets")
     parser.add_argument("--half", action="store_true", help="store the weights in float16")
@@ -313,17 +415,23 @@ def main(argv=None) -> None:
         parser.error("--upload needs --owner, your Kaggle user name")
     if args.upload and not has_credentials():
         parser.error(f"--upload needs Kaggle credentials, and none were found: {CREDENTIALS}")
-    folders = package(args.work, args.out, args.owner, args.half)
-    if args.wheels:
-        folders["wheels"] = wheels(args.out, args.python_version or [KAGGLE_PYTHON], owner=args.owner,
-                                   pins=recorded_pins(args.work))
-    notebook = kernel(args.out, args.owner, NAMES, args.wheels)
+    if args.code:
+        folders = {"code": code(args.out, args.owner)}
+        kernels = [train_kernel(args.out, args.owner)]
+    else:
+        work = from_kernel(args.from_kernel, Path(args.out) / "kernel-output") if args.from_kernel else args.work
+        folders = package(work, args.out, args.owner, args.half)
+        if args.wheels:
+            folders["wheels"] = wheels(args.out, args.python_version or [KAGGLE_PYTHON], owner=args.owner,
+                                       pins=recorded_pins(work))
+        kernels = [kernel(args.out, args.owner, NAMES, args.wheels)]
     for name, folder in folders.items():
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
         print(f"{name}: {folder} ({size:.0f} MiB)")
         if args.upload:
             print(f"  uploaded as {upload(folder, args.notes)}")
-    print(f"kernel: {notebook} (attach and run: kaggle kernels push -p {notebook})")
+    for folder in kernels:
+        print(f"kernel: {folder} (kaggle kernels push -p {folder})")
 
 
 if __name__ == "__main__":

@@ -126,10 +126,12 @@ def find_marked(root, marker: str, kind: str) -> Path | None:
 def model_dir(explicit, in_work: Path | None, marker: str, kind: str,
               attached: Path = KAGGLE_DATASETS) -> Path:
     """A trained model's folder, first found wins: ``explicit``; ``in_work`` (what an earlier
-    notebook saved in the working folder); the one folder, at any depth under ``attached``
-    (the datasets attached to a Kaggle kernel), holding ``marker`` (e.g. ``reranker.json``),
-    as ``utils.package`` writes them. Raises a clear error naming what was searched, or the
-    candidates when there are two."""
+    notebook saved in the working folder); under ``attached`` (the datasets attached to a
+    Kaggle kernel), at any depth, a training run's working folder (a training kernel's output,
+    holding ``reranker/selected.json``: the model notebook 05 recorded, never another round or
+    out-of-fold retriever of the run), else the one folder holding ``marker`` (e.g.
+    ``reranker.json``), as ``utils.package`` writes them. Raises a clear error naming what was
+    searched, or the candidates when there are two."""
     if explicit:
         path = Path(explicit).expanduser()
         if not (path / marker).is_file():
@@ -137,6 +139,11 @@ def model_dir(explicit, in_work: Path | None, marker: str, kind: str,
         return path.resolve()
     if in_work is not None and (Path(in_work) / marker).is_file():
         return Path(in_work)
+    run = find_marked(attached, f"reranker/{SELECTED_FILE}", "training run")
+    if run is not None and marker in (RETRIEVER_MARKER, RERANKER_MARKER):
+        chosen = saved_models(run.parent)[0 if marker == RETRIEVER_MARKER else 1]
+        if chosen is not None and (chosen / marker).is_file():
+            return chosen
     found = find_marked(attached, marker, kind)
     if found is not None:
         return found
