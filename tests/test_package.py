@@ -191,6 +191,15 @@ def test_the_upload_keeps_sub_folders(tmp_path):
     assert kept == {"1_Pooling/config.json", "model.safetensors"}
 
 
+def test_a_folder_kagglehub_would_send_as_one_archive_is_refused(tmp_path):
+    for number in range(51):
+        (tmp_path / f"file{number}.txt").write_text("x")
+    with pytest.raises(ValueError, match="51 files: kagglehub uploads a folder of more than 50 as one archive.zip"):
+        package.check_upload(tmp_path)
+    (tmp_path / "file0.txt").unlink()
+    package.check_upload(tmp_path)
+
+
 def test_package_cli_needs_an_owner_to_upload(tmp_path):
     result = subprocess.run([sys.executable, "-m", "utils.package", "--work", str(tmp_path),
                              "--out", str(tmp_path), "--upload"], capture_output=True, text=True,

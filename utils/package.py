@@ -61,9 +61,24 @@ LOCAL = re.compile(r"(?<![\w.:/])(?:/(?:home|root|tmp|work|Users|mnt|opt|usr|var
 TEXT_SUFFIXES = {".json", ".txt", ".md", ".csv", ".py", ".cfg", ".yaml", ".yml"}
 
 
+DESCRIPTIONS = {
+    "utils": ("other", "The utils package of the LECR curriculum recommendation suite, which notebook 06 imports."),
+    "code": ("other", "The LECR suite's utils package, notebooks and requirements, which the training kernel runs."),
+    "retriever": ("apache-2.0", "The fine-tuned all-MiniLM-L6-v2 bi-encoder (Apache 2.0, as the base model) of "
+                                "the LECR suite, with the content embeddings it computed and the zero-shot model."),
+    "reranker": ("apache-2.0", "The LECR suite's stage-2 model with its tuned selection rule and the "
+                               "new-channel pipeline, as notebook 05 saved them."),
+    "wheels": ("other", "Wheels of the libraries the LECR suite's models were saved with, from PyPI, each "
+                        "under its own license, for notebook 06 to install offline."),
+}
+"""Each dataset's license and description (``dataset-metadata.json``)."""
+
+
 def _metadata(folder: Path, slug: str, owner: str, title: str) -> None:
+    license_, description = DESCRIPTIONS[slug.removeprefix("lecr-")]
     (folder / "dataset-metadata.json").write_text(json.dumps(
-        {"title": title, "id": f"{owner}/{slug}", "licenses": [{"name": "other"}]}, indent=2))
+        {"title": title, "id": f"{owner}/{slug}", "licenses": [{"name": license_}],
+         "description": description}, indent=2))
 
 
 def local_model(name, scratch: Path) -> Path:
@@ -246,6 +261,7 @@ def package(work, out, owner: str = "your-kaggle-username", half: bool = False) 
         _metadata(folder, f"lecr-{name}", owner, TITLES[name])
         if name != "utils":  # source code, whose docstrings may show example paths
             check_portable(folder)
+        check_upload(folder)
     return folders
 
 
@@ -305,6 +321,7 @@ def code(out, owner: str = "your-kaggle-username") -> Path:
         else:
             shutil.copy2(source, folder / name)
     _metadata(folder, "lecr-code", owner, "LECR suite code")
+    check_upload(folder)
     return folder
 
 
@@ -351,6 +368,19 @@ def kernel(out, owner: str, datasets, wheels: bool = False) -> Path:
         "docker_image_pinning_type": "original",
     }, indent=2))
     return folder
+
+
+def check_upload(folder) -> None:
+    """Raise if ``kagglehub`` would upload ``folder`` as one ``archive.zip`` (more files than
+    its ``MAX_FILES_TO_UPLOAD``) instead of the files themselves."""
+    from kagglehub.gcs_upload import MAX_FILES_TO_UPLOAD
+
+    count = len(uploaded_files(folder))
+    if count > MAX_FILES_TO_UPLOAD:
+        raise ValueError(f"{folder} holds {count} files: kagglehub uploads a folder of more than "
+                         f"{MAX_FILES_TO_UPLOAD} as one archive.zip, which the kernel would find in "
+                         f"place of the folder. Leave files out of it (python -m utils.package copies "
+                         f"only what notebook 06 reads).")
 
 
 def uploaded_files(folder) -> list[Path]:
