@@ -234,6 +234,8 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
 
 
 def test_submission_is_complete_and_valid(pipeline):
+    from test_review import Page
+
     from utils import submission
 
     work, data = pipeline
@@ -241,6 +243,10 @@ def test_submission_is_complete_and_valid(pipeline):
     requested = data.sample_submission["topic_id"]
     submission.check(written, requested, data.content["id"])  # raises if anything is off
     assert sorted(written["topic_id"]) == sorted(requested)
+    page = Page((work / "review.html").read_text())  # the review page beside it: every topic, its items
+    assert set(page.topics) == set(requested)
+    for topic_id, items in zip(written["topic_id"], written["content_ids"].str.split()):
+        assert [c for c, _ in page.topics[topic_id]["selected"]] == items
     printed = "".join("".join(o.get("text", "")) for o in outputs(work / "notebooks" / "06_submission.ipynb"))
     looked_up = re.search(r"main: ([\d,]+) content embeddings looked up, ([\d,]+) embedded", printed)
     assert looked_up and looked_up[1] != "0" and looked_up[2] == "0"  # 04's vectors, nothing embedded again
@@ -267,6 +273,8 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
                                 "RERANK_TOP_K": rerank_top_k,
                                 "INT8": False})  # 05 scored in float32: the same numbers
     f2 = score.evaluate(elsewhere / "submission.csv", tiny_dir, elsewhere / "requested.csv").f2
+    page = (elsewhere / "review.html").read_text()  # with the validation fold's links: its F2 is the score's
+    assert float(re.search(r"mean F2 <b>([\d.]+)</b>", page)[1]) == pytest.approx(f2, abs=5e-4)
     reported = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")["in-sample f2"]
     row = (reranker.pipeline_name(folder.name) if rerank_top_k is None or folder.name == "features"
            else f"two stages: the selected reranker, only the fused top {rerank_top_k} reranked")
@@ -366,6 +374,29 @@ def test_the_transfer_and_curator_benchmarks_read_a_folds_files(pipeline, tmp_pa
     np.testing.assert_allclose(at_zero[rows["channel"]], rows["new channel"])
     assert curve.loc[curve["k"] == 2, "new channel"].notna().all()
     assert "| channel | category | k |" in curator.markdown(curve)
+
+
+def test_notebook_06_stops_when_the_wheels_are_for_another_python(pipeline, tiny_dir, tmp_path):
+    """Models saved with another scikit-learn, wheels attached but built for another Python: 06
+    stops before pip runs, naming both Pythons."""
+    import shutil
+    import sys
+
+    from utils import reranker, versions
+
+    work, _ = pipeline
+    saved = shutil.copytree(reranker.selected(work), tmp_path / "reranker", ignore=shutil.ignore_patterns("trainer"))
+    settings = json.loads((saved / reranker.SETTINGS_FILE).read_text())
+    settings[versions.KEY] = {**settings[versions.KEY], "scikit-learn": "0.0.1"}
+    (saved / reranker.SETTINGS_FILE).write_text(json.dumps(settings))
+    wheels = tmp_path / "input" / "datasets" / "someone" / "lecr-wheels" / "versions" / "1"
+    wheels.mkdir(parents=True)
+    (wheels / versions.WHEELS_FILE).write_text(json.dumps({"python": ["3.9"]}))
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    with pytest.raises(SystemExit, match=rf"built for Python 3\.9, but this kernel runs Python {here}"):
+        run.run(data=str(tiny_dir), work=tmp_path / "work", only=["06"], log=lambda *_: None,
+                params={"RERANKER": str(saved), "RETRIEVER": str(work / "retriever" / "round2"),
+                        "INPUT_DIR": str(tmp_path / "input")})
 
 
 def test_submission_rejects_an_unknown_requested_topic(tiny_copy, tmp_path):

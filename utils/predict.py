@@ -109,6 +109,9 @@ class Prediction:
     """Candidate pairs stage 2 scored (0 when the tuned rule runs no reranker)."""
     regimes: pd.Series = field(default_factory=lambda: pd.Series(dtype=str))
     """Each requested topic's pipeline: :data:`utils.newchannel.KNOWN` or :data:`~utils.newchannel.NEW`."""
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Every candidate scored (``topic_id, content_id, rank, score``: the score its rule read,
+    ``kept``): what the review page shows below the cut (:mod:`utils.review`)."""
 
     def sizes(self) -> pd.Series:
         return pd.Series({topic: len(items) for topic, items in self.chosen.items()})
@@ -140,15 +143,18 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
                else pd.Series(newchannel.KNOWN, index=pd.Index(requested, name="topic_id"), name="regime"))
     args = {"top_k": top_k or pipeline.top_k, "caches": caches, "int8": int8, "batch_size": batch_size,
             "query_chunk": query_chunk, "timer": timer}
-    chosen, reranked = {}, 0
+    chosen, reranked, scored = {}, 0, []
     in_channel = [t for t in requested if regimes[t] == newchannel.KNOWN]
     if in_channel:
-        part, reranked = _in_channel(data, in_channel, pipeline, topics, content, rerank_topics, rerank_content,
-                                     known_ids, rerank_top_k, **args)
+        part, frame, reranked = _in_channel(data, in_channel, pipeline, topics, content, rerank_topics,
+                                            rerank_content, known_ids, rerank_top_k, **args)
         chosen.update(part)
+        scored.append(frame)
     fresh = [t for t in requested if regimes[t] == newchannel.NEW]
     if fresh:
-        chosen.update(_new_channel(data, fresh, pipeline, topics, content, known_ids, **args))
+        part, frame = _new_channel(data, fresh, pipeline, topics, content, known_ids, **args)
+        chosen.update(part)
+        scored.append(frame)
     left_out = [t for t in requested if not chosen.get(t)]
     if left_out:
         raise RuntimeError(f"{len(left_out)} topic(s) got no candidate at all, e.g. {left_out[:3]}: "
@@ -156,12 +162,17 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
     with stage(timer, "check", items=len(requested)):
         result = submission.frame(chosen, requested)
         submission.check(result, requested, data.content["id"])
-    return Prediction(result, {t: chosen[t] for t in requested}, reranked, regimes)
+    candidates = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
+        columns=["topic_id", "content_id", "rank", "score"])
+    kept = pd.MultiIndex.from_tuples([(t, c) for t, ids in chosen.items() for c in ids], names=["topic_id", "content_id"])
+    candidates["kept"] = pd.MultiIndex.from_frame(candidates[["topic_id", "content_id"]]).isin(kept)
+    return Prediction(result, {t: chosen[t] for t in requested}, reranked, regimes, candidates)
 
 
 def _in_channel(data, requested, pipeline, topics, content, rerank_topics, rerank_content, known_ids,
                 rerank_top_k, *, top_k, caches, int8, batch_size, query_chunk, timer):
-    """The validated in-channel pipeline on ``requested``: ({topic: items}, pairs reranked)."""
+    """The validated in-channel pipeline on ``requested``: ({topic: items}, the scored candidates,
+    pairs reranked)."""
     settings = pipeline.recall
     queries = topics.set_index("id").loc[requested].reset_index()
     known = topics[topics["id"].isin(known_ids)]
@@ -180,7 +191,9 @@ def _in_channel(data, requested, pipeline, topics, content, rerank_topics, reran
                                     rerank_content.set_index("id")["text"], pipeline.config,
                                     data=data)
     with stage(timer, "post-process", items=len(requested)):
-        return pipeline.rule.apply(scored), reranked
+        chosen = pipeline.rule.apply(scored)
+    frame = scored[["topic_id", "content_id", "rank"]].assign(score=pipeline.rule.final_scores(scored).to_numpy(float))
+    return chosen, frame, reranked
 
 
 def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k, caches, int8, batch_size,
@@ -189,7 +202,7 @@ def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k
     (TF-IDF, the fine-tuned and the zero-shot bi-encoders, the pool of unlinked items), its
     ranker, and its rule, chosen again per channel where some of the channel's topics are known
     (:func:`utils.newchannel.select`: a curator who aligned a few; their items then skipped
-    where the channel rarely reuses its items)."""
+    where the channel rarely reuses its items): ({topic: items}, the scored candidates)."""
     model, rule, settings = pipeline.new_channel
     channel = data.topics.set_index("id")["channel"]
     ours = set(channel[requested])
@@ -209,6 +222,7 @@ def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k
         scored = model.score(found[found["topic_id"].isin(set(requested))], data)
         known = model.score(found[found["topic_id"].isin(set(revealed))], data) if revealed else None
     with stage(timer, "new channel: post-process", items=len(requested)):
-        return newchannel.select(scored, rule, data.topics, settings.get("grid"), known,
-                                 data.correlations[data.correlations["topic_id"].isin(set(revealed))],
-                                 prior=pipeline.min_known)
+        chosen = newchannel.select(scored, rule, data.topics, settings.get("grid"), known,
+                                   data.correlations[data.correlations["topic_id"].isin(set(revealed))],
+                                   prior=pipeline.min_known)
+    return chosen, scored[["topic_id", "content_id", "rank", "score"]].astype({"score": float})
