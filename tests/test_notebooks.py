@@ -382,20 +382,23 @@ def test_notebook_06_stops_when_the_wheels_are_for_another_python(pipeline, tiny
     import shutil
     import sys
 
-    from utils import reranker, versions
+    from utils import paths, reranker, versions
 
     work, _ = pipeline
-    saved = shutil.copytree(reranker.selected(work), tmp_path / "reranker", ignore=shutil.ignore_patterns("trainer"))
-    settings = json.loads((saved / reranker.SETTINGS_FILE).read_text())
-    settings[versions.KEY] = {**settings[versions.KEY], "scikit-learn": "0.0.1"}
-    (saved / reranker.SETTINGS_FILE).write_text(json.dumps(settings))
+    ignore = shutil.ignore_patterns("trainer")
+    models = {"reranker": shutil.copytree(reranker.selected(work), tmp_path / "reranker", ignore=ignore),
+              "retriever": shutil.copytree(work / "retriever" / "round2", tmp_path / "retriever", ignore=ignore)}
+    for folder, marker in ((models["reranker"], reranker.SETTINGS_FILE), (models["retriever"], paths.RETRIEVER_MARKER)):
+        settings = json.loads((folder / marker).read_text())
+        settings[versions.KEY] = {**settings[versions.KEY], "scikit-learn": "0.0.1"}
+        (folder / marker).write_text(json.dumps(settings))
     wheels = tmp_path / "input" / "datasets" / "someone" / "lecr-wheels" / "versions" / "1"
     wheels.mkdir(parents=True)
     (wheels / versions.WHEELS_FILE).write_text(json.dumps({"python": ["3.9"]}))
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     with pytest.raises(SystemExit, match=rf"built for Python 3\.9, but this kernel runs Python {here}"):
         run.run(data=str(tiny_dir), work=tmp_path / "work", only=["06"], log=lambda *_: None,
-                params={"RERANKER": str(saved), "RETRIEVER": str(work / "retriever" / "round2"),
+                params={"RERANKER": str(models["reranker"]), "RETRIEVER": str(models["retriever"]),
                         "INPUT_DIR": str(tmp_path / "input")})
 
 
@@ -571,7 +574,7 @@ def test_reranker_notebook_also_chooses_the_rule_on_other_folds(pipeline, tiny_d
     work, _ = pipeline
     other = tmp_path / "fold1"
     other.mkdir()
-    for name in ("candidates.parquet", "candidates.json", "folds.csv"):
+    for name in ("candidates.parquet", "candidates_new.parquet", "candidates.json", "folds.csv"):
         shutil.copy(work / name, other)
     (other / "retriever").symlink_to(work / "retriever")
     run.run(data=str(tiny_dir), work=other, only=["05"], log=lambda *_: None,

@@ -23,10 +23,13 @@ Modules (each does one job):
 - ``stage2``  : notebook 05's stage-2 models trained and scored, and the honest choice among them.
 - ``postprocess``: the selection rules (thresholds, top-n, expected F2), never a topic empty.
 - ``tuning``  : rules and models chosen on validation topics, with honest (cross-fitted) F2.
+- ``newchannel``: a curriculum the suite never saw: supply, the pool of unlinked items, the regime.
 - ``predict`` : the submission path as one call (recall, stage 2, selection, checks).
 - ``submission``: build and check ``submission.csv``; ``score``: score it as Kaggle does.
+- ``review``  : the review page, each topic's recommendations as a curator checks them.
 - ``package`` : Kaggle dataset folders for ``utils``, the models and the wheels; upload.
 - ``versions``: the library versions saved with the models, checked (and installed) offline.
+- ``int8cache``: int8 exports kept on disk, keyed by the weights.
 - ``logs``    : what the notebooks print (the suite's progress, not the libraries').
 - ``profiling``: wall time and peak memory per stage.
 - ``run``     : runs the notebooks in order (the main job).

@@ -126,8 +126,8 @@ def check_portable(folder) -> None:
                     found.append(f"{path.relative_to(folder)}:{number}: {line.strip()[:120]}")
     if found:
         raise ValueError(f"{folder} names machine-local paths, which a Kaggle kernel cannot "
-                         f"read:\n  " + "\n  ".join(found[:10]) + "\nSave models with "
-                         f"utils.paths.portable_name (retrain with this version of the suite).")
+                         "read:\n  " + "\n  ".join(found[:10]) + "\nSave models with "
+                         "utils.paths.portable_name (retrain with this version of the suite).")
 
 
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, distribution, version
+from importlib.metadata import PackageNotFoundError, version
 
 PINNED = ("sentence-transformers", "transformers", "scikit-learn")
 """Must match what trained the models: their loading code and file formats change between
