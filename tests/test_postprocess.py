@@ -71,6 +71,29 @@ def test_skip_taken_leaves_out_what_the_channel_already_links_unless_nothing_els
     assert rule.apply(reused) == {"t1": ["a", "b", "c"], "t2": ["x", "z"], "t3": ["p", "q"]}
 
 
+def test_a_saved_rule_keeps_the_reuse_gate_it_was_validated_with(tmp_path, monkeypatch):
+    """The gate is part of the rule: saved with it, and what a loaded rule (or a rule table's
+    rule) applies even after the module's default changes."""
+    from utils import postprocess
+
+    reused = SCORED.assign(channel_links=[1, 0, 0, 0, 0, 2, 0, 1, 1], channel_reuse=0.05)
+    rule = PostProcess(0.0, relative=0.5, skip_taken=True)
+    assert rule.reuse_gate == postprocess.REUSE_GATE
+    before = rule.apply(reused)
+    assert before["t1"] == ["b", "c"]  # a taken, skipped (0.05 < the gate)
+    path = rule.save(tmp_path / "postprocess.json")
+    assert json.loads(path.read_text())["reuse_gate"] == postprocess.REUSE_GATE
+    table = rule_table(reused, TRUTH, ["relative"])
+    monkeypatch.setattr(postprocess, "REUSE_GATE", 0.01)  # a later default: 0.05 would reuse
+    assert PostProcess.load(path).apply(reused) == before
+    tabled = table.rule(int(np.flatnonzero(table.rules["skip_taken"].to_numpy())[0]))
+    assert tabled.reuse_gate == 0.1 and tabled.skip_taken
+    assert rule_table(reused, TRUTH, ["relative"]).reuse_gate == 0.01  # a new table reads the new one
+    older = {k: v for k, v in json.loads(path.read_text()).items() if k != "reuse_gate"}
+    (tmp_path / "older.json").write_text(json.dumps(older))  # saved before the gate was recorded
+    assert PostProcess.load(tmp_path / "older.json").reuse_gate == 0.1  # the gate of that time
+
+
 def test_rule_table_scores_every_rule_as_applying_it_would():
     shared = pd.concat([SCORED, pd.DataFrame({"topic_id": ["t2"], "content_id": ["c"], "score": [0.45]})])
     shared = shared.assign(retriever_score=np.linspace(0, 1, len(shared)),

@@ -199,8 +199,10 @@ def choose_rule(grid: pd.DataFrame, known=None, prior: float = MIN_KNOWN):
 
     fields = [f for f in FIELDS if f != "skip_taken"]
 
-    def keys(rules):  # the grid's fields as numbers (None as NaN), comparable across a CSV file
-        return rules.assign(**{f: pd.to_numeric(rules[f]).astype(float) for f in fields})
+    def keys(rules):  # the grid's fields as numbers (None as NaN), comparable across a CSV file;
+        # a field a grid saved by an earlier version lacks is unset (NaN) in all its rules
+        return rules.assign(**{f: pd.to_numeric(rules[f]).astype(float) if f in rules else np.nan
+                               for f in fields})
 
     trained = keys(grid.drop(columns="skip_taken", errors="ignore"))
     if known is None or not len(known.topics):

@@ -104,7 +104,10 @@ class PostProcess:
     skip_taken: bool = False
     """Leave out the candidates already linked to a known topic of the topic's channel
     (:data:`TAKEN` > 0) in a channel that rarely reuses its items (:data:`REUSE` below
-    :data:`REUSE_GATE`) before anything else, unless every candidate of the topic is."""
+    ``reuse_gate``) before anything else, unless every candidate of the topic is."""
+    reuse_gate: float = REUSE_GATE
+    """The reuse share below which ``skip_taken`` applies (:data:`REUSE_GATE` when the rule
+    was made): saved with the rule, so that a loaded rule skips what was validated."""
 
     @property
     def needs_score(self) -> bool:
@@ -118,7 +121,7 @@ class PostProcess:
 
     def keep(self, scored: pd.DataFrame) -> np.ndarray:
         """Which rows of ``scored`` the rule keeps (a boolean array aligned with its rows)."""
-        rows = np.flatnonzero(considered(scored)) if self.skip_taken else np.arange(len(scored))
+        rows = np.flatnonzero(considered(scored, self.reuse_gate)) if self.skip_taken else np.arange(len(scored))
         part = scored.iloc[rows]
         frame = Ranked(part["topic_id"].to_numpy(), self.final_scores(part).to_numpy(float),
                         part["content_id"].to_numpy())
@@ -146,9 +149,10 @@ class PostProcess:
         return cls(**json.loads(Path(path).read_text()))
 
     @classmethod
-    def from_row(cls, row: dict, score: str = "score", blend_with: str = "retriever_score"
-                 ) -> "PostProcess":
-        """The rule of one row of a table of rules (:data:`FIELDS`, NaN for unset)."""
+    def from_row(cls, row: dict, score: str = "score", blend_with: str = "retriever_score",
+                 reuse_gate: float | None = None) -> "PostProcess":
+        """The rule of one row of a table of rules (:data:`FIELDS`, NaN for unset);
+        ``reuse_gate``: the gate its table was scored with (None: :data:`REUSE_GATE`)."""
         def number(name):
             value = row.get(name)
             return None if value is None or pd.isna(value) else float(value)
@@ -158,18 +162,20 @@ class PostProcess:
                    fill=int(row["fill"]), min_items=int(row["min_items"]),
                    item_gap=number("item_gap"), expected_f2=number("expected_f2"),
                    blend=float(row["blend"]), score=score, blend_with=blend_with,
-                   skip_taken=bool(skip) if skip is not None and not pd.isna(skip) else False)
+                   skip_taken=bool(skip) if skip is not None and not pd.isna(skip) else False,
+                   reuse_gate=REUSE_GATE if reuse_gate is None else float(reuse_gate))
 
 
-def considered(scored: pd.DataFrame) -> np.ndarray:
+def considered(scored: pd.DataFrame, gate: float | None = None) -> np.ndarray:
     """The rows a ``skip_taken`` rule reads: the candidates not taken (no known topic of the
-    topic's channel links them, :data:`TAKEN`, or the channel reuses its items, :data:`REUSE`),
-    and every candidate of a topic whose candidates all are taken."""
+    topic's channel links them, :data:`TAKEN`, or the channel reuses its items, :data:`REUSE`,
+    at least ``gate`` of the time; None: :data:`REUSE_GATE`), and every candidate of a topic
+    whose candidates all are taken."""
     if TAKEN not in scored:
         return np.ones(len(scored), dtype=bool)
     taken = scored[TAKEN].fillna(0).to_numpy() > 0
     if REUSE in scored:
-        taken &= scored[REUSE].fillna(0).to_numpy() < REUSE_GATE
+        taken &= scored[REUSE].fillna(0).to_numpy() < (REUSE_GATE if gate is None else gate)
     every = pd.Series(taken).groupby(scored["topic_id"].to_numpy()).transform("all").to_numpy()
     return ~taken | every
 

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.model_selection import RepeatedKFold
 
 from .metrics import as_id_lists
+from . import postprocess
 from .postprocess import BETA2, FIELDS, PostProcess, Ranked, considered
 
 THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.98, 50), 2))
@@ -66,6 +67,8 @@ class RuleTable:
     truths: np.ndarray
     score: str = "score"
     blend_with: str = "retriever_score"
+    reuse_gate: float | None = None
+    """The gate ``skip_taken`` rules were scored with (None: :data:`utils.postprocess.REUSE_GATE`)."""
 
     def f2(self) -> np.ndarray:
         """Rules x topics: each rule's F2 on each topic (0 where it keeps no true link)."""
@@ -81,7 +84,7 @@ class RuleTable:
                              "recall": (hits / self.truths).mean(-1)})
 
     def rule(self, i: int) -> PostProcess:
-        return PostProcess.from_row(self.rules.iloc[i].to_dict(), self.score, self.blend_with)
+        return PostProcess.from_row(self.rules.iloc[i].to_dict(), self.score, self.blend_with, self.reuse_gate)
 
     def best(self) -> tuple[PostProcess, float]:
         """The rule of the highest mean F2 (the first such in grid order) and that F2."""
@@ -103,7 +106,7 @@ class RuleTable:
             raise ValueError(f"no rule of families {list(families or [])} and skip_taken {skip_taken} in "
                              f"this table (it has {sorted(self.rules['family'].unique())})")
         return RuleTable(self.rules[keep].reset_index(drop=True), self.topics, self.kept[keep],
-                         self.hits[keep], self.truths, self.score, self.blend_with)
+                         self.hits[keep], self.truths, self.score, self.blend_with, self.reuse_gate)
 
 
 def _truth_counts(truth, topics) -> tuple[np.ndarray, set]:
@@ -129,7 +132,8 @@ def rule_table(scored: pd.DataFrame, truth, families=None, blends=(0.0,), score:
     scored = scored[scored["topic_id"].isin(topics)]
     label = np.fromiter(((t, c) in links for t, c in zip(scored["topic_id"], scored["content_id"])),
                         dtype=bool, count=len(scored))
-    rows_read = considered(scored)
+    gate = postprocess.REUSE_GATE  # read now, and kept with the table's rules
+    rows_read = considered(scored, gate)
     rows, kept, hits = [], [], []
     for blend in blends:
         blocks = {}
@@ -147,7 +151,7 @@ def rule_table(scored: pd.DataFrame, truth, families=None, blends=(0.0,), score:
     rules = pd.DataFrame(rows, columns=RULE_COLUMNS)
     counts = np.int16 if len(scored) and scored.groupby("topic_id").size().max() < 2**15 else np.int32
     return RuleTable(rules, topics, np.array(kept, dtype=counts), np.array(hits, dtype=counts),
-                     truths, score, blend_with)
+                     truths, score, blend_with, gate)
 
 
 def _scored_rules(scored, label, topics, families, blend, score, blend_with, thresholds):
@@ -277,7 +281,7 @@ def joined(tables) -> RuleTable:
                          f"{topics[topics.duplicated()][:3].tolist()}: join the tables of different topics")
     return RuleTable(first.rules, topics, *(np.concatenate([getattr(t, name) for t in tables], axis=-1)
                                             for name in ("kept", "hits", "truths")),
-                     first.score, first.blend_with)
+                     first.score, first.blend_with, first.reuse_gate)
 
 
 def chosen_on(source: RuleTable, target: RuleTable) -> pd.Series:
