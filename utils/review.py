@@ -35,7 +35,8 @@ PAGE = "review.html"
 CANDIDATES_FILE = "predicted_candidates.parquet"
 """Notebook 06's scored candidates of the requested topics: what the page shows below the cut."""
 MAX_TOPICS = 1000
-"""Topics on the page by default: a browser opens a page of this many in about a second."""
+"""Topics on the page by default (about 3 MiB; the page's size and load time by its number of
+topics: docs/RESULTS.md, "The review page")."""
 BELOW = 5
 """Candidates shown below the cut."""
 DESCRIPTION_CHARS = 160
@@ -215,6 +216,7 @@ ol.items{margin:6px 0;padding-left:24px} ol.items li{margin:3px 0}
 input[type=search]{width:340px;padding:6px 8px;border:1px solid #c3c4c7;border-radius:4px}
 select{padding:5px}
 .hidden{display:none}
+section.topic{content-visibility:auto;contain-intrinsic-size:auto 480px}
 </style></head>
 <body>
 <header>
@@ -286,7 +288,7 @@ select{padding:5px}
     count.textContent = shown + " of " + topics.length + " topics";
   }
   [box, language, channel].forEach(function (e) { e.addEventListener("input", apply); });
-  apply();
+  count.textContent = topics.length + " of " + topics.length + " topics";
 })();
 </script>
 </body></html>
