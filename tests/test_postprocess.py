@@ -56,6 +56,22 @@ def test_each_rule_on_a_hand_made_case():
     assert PostProcess(0.6, blend=1.0).apply(blended)["t1"] == ["c", "d"]
 
 
+def test_a_count_that_follows_the_topics_supply():
+    """per_supply keeps the topic's best ceil(a x supply), at least min_items; a frame without
+    supply keeps min_items alone; the rule table scores it as applying it would."""
+    supplied = SCORED.assign(supply=[1.5] * 4 + [0.2] * 3 + [4.0] * 2)
+    rule = PostProcess(None, min_items=1, per_supply=2.0)
+    # t1: ceil(3.0) = 3; t2: ceil(0.4) = 1; t3: ceil(8) = 8, only 2 there
+    assert rule.apply(supplied) == {"t1": ["a", "b", "c"], "t2": ["x"], "t3": ["p", "q"]}
+    assert PostProcess(None, min_items=2, per_supply=2.0).apply(supplied)["t2"] == ["x", "y"]  # at least n
+    assert rule.apply(SCORED) == {"t1": ["a"], "t2": ["x"], "t3": ["p"]}  # no supply column
+    table = rule_table(supplied, TRUTH, ["supply"], skip_taken=(False,))
+    for i in range(len(table.rules)):
+        kept = table.rule(i).apply(supplied)
+        assert table.kept[i].tolist() == [len(kept[t]) for t in table.topics]
+    assert PostProcess.from_row({**rule.__dict__}).per_supply == 2.0
+
+
 def test_skip_taken_leaves_out_what_the_channel_already_links_unless_nothing_else_is_left():
     taken = SCORED.assign(channel_links=[1, 0, 0, 0, 0, 2, 0, 1, 1])  # a (t1), y (t2), all of t3
     rule = PostProcess(0.0, relative=0.5, skip_taken=True)
@@ -102,7 +118,7 @@ def test_rule_table_scores_every_rule_as_applying_it_would():
     half = len(table.rules) // 2
     assert table.rules["skip_taken"].value_counts().to_dict() == {False: half, True: half}
     assert set(table.rules["family"]) == {"threshold", "relative", "at least n", "1st place",
-                                          "expected F2", "top-k"}
+                                          "expected F2", "top-k", "supply"}
     f2 = table.f2().mean(axis=1)
     rng = np.random.default_rng(0)
     for i in rng.choice(len(table.rules), 300, replace=False):

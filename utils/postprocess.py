@@ -8,7 +8,9 @@ used at all) and keeps, as a union:
 - every candidate whose score reaches the absolute ``threshold`` and, when set, ``relative``
   times the topic's best score and no less than the best minus ``gap``;
 - the topic's best ``min_items`` candidates, whatever their scores (a fixed top-k when
-  ``threshold`` is None);
+  ``threshold`` is None), and with ``per_supply`` at least that many times the topic's
+  supply (its ``supply`` column: the items its language's pool holds per topic that needs
+  them, :mod:`utils.newchannel`): a count that follows a label-free signal;
 - with ``item_gap``, every candidate whose topic is the item's best match among the topics
   scored together and that is within ``item_gap`` of its topic's best (LECR's 1st place);
 - with ``expected_f2``, the best k of the topic, k maximising the F2 expected when the scores
@@ -39,9 +41,12 @@ from .metrics import scores_per_topic
 BETA2 = 4.0
 """F2: recall weighs 2² = 4 times precision."""
 
-FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "item_gap", "expected_f2",
-          "skip_taken"]
+FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "per_supply", "item_gap",
+          "expected_f2", "skip_taken"]
 """The fields that make one rule (the others name the columns it reads)."""
+SUPPLY = "supply"
+"""The candidates' column ``per_supply`` reads: the topic's supply of items
+(:meth:`utils.newchannel.Supply.annotate`)."""
 TAKEN, REUSE = "channel_links", "channel_reuse"
 """The candidates' columns that ``skip_taken`` reads (:func:`utils.candidates.channel_use`):
 how many known topics of the topic's own channel link the item, and the share of that
@@ -95,6 +100,9 @@ class PostProcess:
     """...and no further than this below the topic's best score."""
     min_items: int = 0
     """Always keep the topic's best ``min_items``."""
+    per_supply: float | None = None
+    """...and its best ceil(``per_supply`` x its ``supply``) (:data:`SUPPLY`; a frame without
+    that column keeps ``min_items`` alone)."""
     item_gap: float | None = None
     """Also keep a candidate whose topic is the item's best match among the topics scored
     together, when within this of the topic's best score."""
@@ -124,7 +132,7 @@ class PostProcess:
         rows = np.flatnonzero(considered(scored, self.reuse_gate)) if self.skip_taken else np.arange(len(scored))
         part = scored.iloc[rows]
         frame = Ranked(part["topic_id"].to_numpy(), self.final_scores(part).to_numpy(float),
-                        part["content_id"].to_numpy())
+                        part["content_id"].to_numpy(), supply_of(part))
         kept = np.zeros(len(scored), dtype=bool)
         kept[rows[frame.order]] = frame.keep(self)
         return kept
@@ -159,11 +167,16 @@ class PostProcess:
 
         skip = row.get("skip_taken")
         return cls(threshold=number("threshold"), relative=number("relative"), gap=number("gap"),
-                   fill=int(row["fill"]), min_items=int(row["min_items"]),
+                   fill=int(row["fill"]), min_items=int(row["min_items"]), per_supply=number("per_supply"),
                    item_gap=number("item_gap"), expected_f2=number("expected_f2"),
                    blend=float(row["blend"]), score=score, blend_with=blend_with,
                    skip_taken=bool(skip) if skip is not None and not pd.isna(skip) else False,
                    reuse_gate=REUSE_GATE if reuse_gate is None else float(reuse_gate))
+
+
+def supply_of(scored: pd.DataFrame) -> np.ndarray | None:
+    """The rows' :data:`SUPPLY` as floats (missing as 0), or None for a frame without it."""
+    return scored[SUPPLY].fillna(0.0).to_numpy(float) if SUPPLY in scored else None
 
 
 def considered(scored: pd.DataFrame, gate: float | None = None) -> np.ndarray:
@@ -183,8 +196,9 @@ def considered(scored: pd.DataFrame, gate: float | None = None) -> np.ndarray:
 class Ranked:
     """A scored frame's rows in topic order, best score first, with what every rule reads."""
 
-    def __init__(self, topic_ids, scores, content_ids):
+    def __init__(self, topic_ids, scores, content_ids, supply=None):
         self.order = np.lexsort((-scores, topic_ids))
+        self.supply = None if supply is None else np.asarray(supply, dtype=float)[self.order]
         topic_ids, self.s = topic_ids[self.order], scores[self.order]
         self.topics, self.code = np.unique(topic_ids, return_inverse=True)
         starts = np.flatnonzero(np.r_[True, self.code[1:] != self.code[:-1]])
@@ -219,10 +233,12 @@ class Ranked:
         return self.position <= first.to_numpy()
 
     def forced(self, rule: PostProcess) -> np.ndarray:
-        """Kept whatever the threshold: min_items, item_gap and expected_f2."""
+        """Kept whatever the threshold: min_items, per_supply, item_gap and expected_f2."""
         if rule.expected_f2 is not None:
             return self.expected_best_k(rule.expected_f2)
         keep = self.position < rule.min_items
+        if rule.per_supply is not None and self.supply is not None:
+            keep |= self.position < np.ceil(rule.per_supply * self.supply)
         if rule.item_gap is not None:
             keep |= self.item_best & (self.best - self.s <= rule.item_gap)
         return keep

@@ -23,7 +23,7 @@ from sklearn.model_selection import RepeatedKFold
 
 from .metrics import as_id_lists
 from . import postprocess
-from .postprocess import BETA2, FIELDS, PostProcess, Ranked, considered
+from .postprocess import BETA2, FIELDS, PostProcess, Ranked, considered, supply_of
 
 THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.98, 50), 2))
 """Absolute thresholds tried: fixed values (not the scores' quantiles), so that the same grid
@@ -42,6 +42,8 @@ FAMILIES: dict[str, list[dict]] = {
                   for i in (None, 0.2, 0.4, 0.65)],
     "expected F2": [{"expected_f2": a, "threshold": None} for a in (0.5, 0.75, 1.0, 1.5, 2.0)],
     "top-k": [{"min_items": k, "threshold": None} for k in TOP_KS],
+    "supply": [{"per_supply": a, "min_items": n, "threshold": None}
+               for a in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0) for n in (1, 2, 3, 4, 5, 6, 8, 10)],
 }
 """The rule families :func:`rule_table` scores: each entry, with every threshold of
 :data:`THRESHOLDS` unless it sets ``threshold`` (None), is one rule. ``threshold``: an
@@ -49,7 +51,9 @@ absolute threshold (and a fill); ``relative``: also relative to the topic's best
 n``: a threshold above the topic's best n; ``1st place``: LECR's winning rules (the best item,
 items close to the best, items whose best topic this is); ``expected F2``: no threshold, the
 set that maximises the expected F2 under the scores as probabilities (scaled); ``top-k``: a
-fixed number per topic (the floor any rule must beat)."""
+fixed number per topic (the floor any rule must beat); ``supply``: at least n, and at least a
+multiple of the topic's supply of items (a label-free count: :mod:`utils.newchannel`), by
+score alone."""
 
 RULE_COLUMNS = ["family", *FIELDS]
 
@@ -86,11 +90,20 @@ class RuleTable:
     def rule(self, i: int) -> PostProcess:
         return PostProcess.from_row(self.rules.iloc[i].to_dict(), self.score, self.blend_with, self.reuse_gate)
 
-    def best(self) -> tuple[PostProcess, float]:
-        """The rule of the highest mean F2 (the first such in grid order) and that F2."""
-        mean = self.f2().mean(axis=1)
+    def best(self, weights=None) -> tuple[PostProcess, float]:
+        """The rule of the highest mean F2 (the first such in grid order) and that F2; with
+        ``weights`` (one per topic), the highest weighted mean."""
+        mean = self.mean_f2(weights)
         i = int(np.argmax(mean))
         return self.rule(i), float(mean[i])
+
+    def mean_f2(self, weights=None) -> np.ndarray:
+        """Each rule's mean F2 over the topics, weighted by ``weights`` (one per topic) if given."""
+        f2 = self.f2()
+        if weights is None:
+            return f2.mean(axis=1)
+        weights = np.asarray(weights, dtype=float)
+        return f2 @ (weights / weights.sum())
 
     def subset(self, families=None, skip_taken: bool | None = None) -> "RuleTable":
         """The table of the rules of ``families`` only (None: all), and of that ``skip_taken``
@@ -159,7 +172,7 @@ def _scored_rules(scored, label, topics, families, blend, score, blend_with, thr
     items it keeps and the true links among them per topic of ``topics``."""
     rule = PostProcess(score=score, blend=blend, blend_with=blend_with)
     frame = Ranked(scored["topic_id"].to_numpy(), rule.final_scores(scored).to_numpy(float),
-                   scored["content_id"].to_numpy())
+                   scored["content_id"].to_numpy(), supply_of(scored))
     frame_label = label[frame.order]
     column = topics.get_indexer(frame.topics)
     rows, kept, hits = [], [], []
