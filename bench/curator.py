@@ -8,9 +8,9 @@ For each held-out channel, each k and each of ``--draws`` random draws (seeded),
 k of its topics are revealed and the others are scored, as notebook 06 would predict them with
 those k topics known (every correlated topic outside the request is known there):
 
-- **new channel**: the new-channel pipeline (its ranker's scores as notebook 05 saved them,
-  which the revealed topics do not change: its features hide the topic's own channel), its
-  rule chosen again on the revealed topics with the training topics as prior
+- **new channel**: the new-channel pipeline (its candidates in their fused order, with each
+  topic's supply, as notebook 05 saved them: the revealed topics do not change them, since
+  the supply hides the topic's own channel), its rule chosen again on the revealed topics with the training topics as prior
   (:func:`utils.newchannel.choose_rule`), with and without ``skip_taken`` (the revealed topics'
   items left out in a channel that rarely reuses its items): :func:`utils.newchannel.select`,
   notebook 06's code;
@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.tables import record_block  # noqa: E402
-from utils import newchannel, tuning  # noqa: E402
+from utils import newchannel, stage2, tuning  # noqa: E402
 from utils.candidates import channel_use  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.metrics import scores_per_topic  # noqa: E402
@@ -108,7 +108,7 @@ def curve(folder: Path, data, ks=KS, draws: int = DRAWS, seed: int = 0) -> pd.Da
                     results["floor"].append(_f2(table.best()[0].apply(mine.assign(score=1.0 / mine["rank"])), truth))
                 else:  # k chosen on the training topics, as notebook 05 reported it
                     per_topic = found["per_topic"]
-                    results["floor"].append(per_topic.loc[(per_topic["pipeline"] == "stage 1: fused list, top-k")
+                    results["floor"].append(per_topic.loc[(per_topic["pipeline"] == stage2.FLOOR)
                                                           & per_topic["topic_id"].isin(rest), "f2"].mean())
                 if k >= 5:
                     scored = found["in_channel"].assign(score=found["in_channel"][score_column])

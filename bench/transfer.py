@@ -45,7 +45,7 @@ import pandas as pd  # noqa: E402
 
 from bench import quality  # noqa: E402
 from bench.tables import record_block  # noqa: E402
-from utils import tuning  # noqa: E402
+from utils import stage2, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.folds import channel_folds, save_folds  # noqa: E402
 
@@ -57,8 +57,9 @@ RESULT_FILES = [*quality.RESULT_FILES, "reranker/new_channel.csv", "reranker/new
 GRID, SETTINGS = "grid.csv", "new_channel.json"
 CHANNELS_FILE = "channels.csv"
 """Each fold folder's held-out channels: ``channel, title, category, fold``."""
-KEPT_COLUMNS = ["topic_id", "content_id", "rank", "votes", "score", "label"]
-"""What ``--keep`` keeps of the new-channel validation candidates (enough for the floors)."""
+KEPT_COLUMNS = ["topic_id", "content_id", "rank", "votes", "score", "supply", "label"]
+"""What ``--keep`` keeps of the new-channel validation candidates (enough for the floors and
+the rules that follow the supply)."""
 
 
 def transfer_groups(data, together=()) -> list[list[str]]:
@@ -147,8 +148,8 @@ def channel_rows(folder: Path, data) -> pd.DataFrame:
         rows.append({
             "channel": row["title"], "category": row["category"], "fold": fold, "topics": len(topics),
             "links per topic": links.mean(),
-            "new channel": by_pipeline.get("two stages: new-channel ranker", np.nan),
-            "floor": by_pipeline.get("stage 1: fused list, top-k", np.nan),
+            "new channel": by_pipeline.get(stage2.FUSED, np.nan),
+            "floor": by_pipeline.get(stage2.FLOOR, np.nan),
             "floor, k chosen on the channel": tuning.crossfit({"f": floor}, **honest).quality()["f2"],
             "in-channel pipeline, rule chosen on the channel": tuning.crossfit({"m": pipeline}, **honest).quality()["f2"],
         })

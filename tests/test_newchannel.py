@@ -40,14 +40,10 @@ def test_supply_shares_the_pool_among_the_topics_that_need_items(curricula):
     assert table.loc["b1", ["unlinked", "open"]].tolist() == [2, 3]
 
 
-def test_item_links_count_the_known_topics_of_other_channels(curricula):
+def test_annotate_gives_each_candidate_its_topics_supply(curricula):
     topics, content, links, supply = curricula
-    candidates = pd.DataFrame({"topic_id": ["n1", "n1", "a1", "a1", "b1"],
-                               "content_id": ["s", "u", "s", "a", "s"]})
-    assert supply.item_links(candidates).tolist() == [2, 0, 1, 0, 1]
-    annotated = supply.annotate(candidates)
-    assert list(annotated.columns[-2:]) == newchannel.COLUMNS_ADDED
-    assert annotated["supply"].tolist() == [1.0, 1.0, 1.0, 1.0, 2 / 3]
+    candidates = pd.DataFrame({"topic_id": ["n1", "n1", "a1", "b1"], "content_id": ["s", "u", "a", "s"]})
+    assert supply.annotate(candidates)["supply"].tolist() == [1.0, 1.0, 1.0, 2 / 3]
 
 
 def test_a_channel_with_enough_known_topics_keeps_the_in_channel_pipeline(curricula):
@@ -101,7 +97,7 @@ def test_a_channels_known_topics_refine_the_rule_chosen_on_the_training_topics()
 
     families = {"top-k": [{"min_items": k, "threshold": None} for k in (1, 4)]}
     grid = pd.DataFrame({"family": ["top-k"] * 2, "blend": 0.0, "threshold": np.nan, "relative": np.nan,
-                         "gap": np.nan, "fill": 1, "min_items": [1, 4], "item_gap": np.nan,
+                         "gap": np.nan, "fill": 1, "min_items": [1, 4], "per_supply": np.nan, "item_gap": np.nan,
                          "expected_f2": np.nan, "skip_taken": False, newchannel.TRAINING_F2: [0.9, 0.5]})
     known = pd.concat([_scored(f"k{i}", [0.9, 0.8, 0.7, 0.6, 0.5], [1, 1, 1, 1, 0]) for i in range(3)])
     truth = pd.DataFrame({"topic_id": [f"k{i}" for i in range(3)],

@@ -325,11 +325,11 @@ def test_a_new_curriculum_takes_the_new_channel_pipeline(pipeline, tmp_path):
 
     work, data = pipeline
     report = pd.read_csv(work / "reranker" / "new_channel.csv", index_col=0)
-    assert list(report.index) == ["stage 1: fused list, top-k", "two stages: new-channel ranker"]
+    assert list(report.index) == [stage2.FLOOR, stage2.FUSED]
     regimes = pd.read_csv(work / "reranker" / "regimes.csv", index_col=0)
     assert regimes.loc["all", "topics"] == regimes.drop(index="all")["topics"].sum()
     new = pd.read_parquet(work / newchannel.CANDIDATES_FILE)
-    assert {"pool_rank", "zero_shot_rank", "item_links", "supply"} <= set(new.columns)
+    assert {"pool_rank", "zero_shot_rank", "supply"} <= set(new.columns)
     strict = shutil.copytree(reranker.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
     settings_file = strict / stage2.NEW_CHANNEL / f"{stage2.NEW_CHANNEL}.json"
     settings = json.loads(settings_file.read_text())

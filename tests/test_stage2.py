@@ -199,34 +199,32 @@ def test_backbones_name_the_model_each_cross_encoder_starts_from(monkeypatch, tm
 
 
 def test_the_new_channel_rule_is_chosen_on_the_training_topics_alone(recalled, tmp_path):
-    """A new curriculum's pipeline: the ranker fitted on the training topics' new-channel
-    candidates, its rule chosen on their out-of-fold scores: the validation topics' links
-    change its figures, never its choice; saved and loaded beside the selected model."""
-    from utils import tuning
-    from utils.ranker import out_of_fold
+    """A new curriculum's pipeline: the fused order, its rule chosen on the training topics,
+    each channel weighing the same: the validation topics' links change its figures, never
+    its choice; saved and loaded beside the selected model."""
+    from utils import newchannel, tuning
 
     candidates, data = recalled
-    candidates = candidates.assign(item_links=(candidates["rank"] % 3).astype(float), supply=2.0,
-                                   pool_rank=candidates["rank"].astype(float),
-                                   pool_score=candidates["retriever_score"])
+    candidates = candidates.assign(supply=2.0)
     topics = candidates["topic_id"].unique()
     train, valid = (candidates[candidates["topic_id"].isin(part)] for part in np.array_split(topics, 2))
     truth = data.correlations[data.correlations["topic_id"].isin(valid["topic_id"])]
-    config = RankerConfig(max_iter=5, min_samples_leaf=5)
-    found = stage2.new_channel(train, valid, truth, data, config, n_splits=3, n_repeats=1)
-    scored = out_of_fold(train, data, config, group_by="channel")
+    found = stage2.new_channel(train, valid, truth, data, n_splits=3, n_repeats=1)
     train_truth = data.correlations[data.correlations["topic_id"].isin(train["topic_id"])]
-    assert found.rule == tuning.rule_table(scored, train_truth, stage2.NEW_CHANNEL_RULES,
-                                           skip_taken=(False,)).best()[0]
-    assert {"item_links", "supply", "pool_rank"} <= set(found.model.config.columns)
+    table = tuning.rule_table(stage2.fused_order(train), train_truth, stage2.NEW_CHANNEL_RULES, skip_taken=(False,))
+    weights = stage2.channel_weights(table.topics, data.topics)
+    assert found.rule == table.best(weights)[0]
+    channel = pd.Series(table.topics).map(data.topics.set_index("id")["channel"])
+    assert np.allclose(pd.Series(weights).groupby(channel.to_numpy()).sum(), 1.0)  # each channel weighs 1
     other_truth = truth.assign(content_ids=truth["content_ids"].str.split().str[0])  # other links
-    again = stage2.new_channel(train, valid, other_truth, data, config, n_splits=3, n_repeats=1)
+    again = stage2.new_channel(train, valid, other_truth, data, n_splits=3, n_repeats=1)
     assert again.rule == found.rule and not again.report["f2"].equals(found.report["f2"])
-    assert list(found.report.index) == ["stage 1: fused list, top-k", "two stages: new-channel ranker"]
+    assert list(found.report.index) == [stage2.FLOOR, stage2.FUSED]
+    assert set(found.per_topic["topic_id"]) == set(truth["topic_id"])
 
     folder = stage2.save_new_channel(found, tmp_path, min_known=7)
     assert not (folder / reranker.SETTINGS_FILE).exists()  # one reranker.json marks a reranker dataset
-    model, rule, settings = stage2.load_new_channel(tmp_path)
+    rule, settings = stage2.load_new_channel(tmp_path)
     assert rule == found.rule and settings["min_known"] == 7
-    np.testing.assert_allclose(model.score(valid, data)["score"], found.scored["score"])
+    assert newchannel.choose_rule(settings["grid"]) == found.rule  # the grid's best is the rule saved
     assert stage2.load_new_channel(tmp_path / "elsewhere") is None

@@ -6,7 +6,7 @@ channel: :data:`MIN_KNOWN`), the pipeline of notebooks 04-05 applies as validate
 channel. A topic of a new curriculum has none of that to lean on: a rule tuned on other
 curricula guesses its number of items badly (mini-LECR's channels have 2 to 25 links a
 topic), and a retriever fine-tuned on them ranks a new curriculum's items worse than the
-model as shipped. Two of its signals need no label of the new channel:
+model as shipped. What it can lean on needs no label of the new channel:
 
 - **supply**: new content usually arrives with its curriculum (LECR's hidden test adds items
   that only its new topics link). For each topic, the items of its language that no known
@@ -14,16 +14,19 @@ model as shipped. Two of its signals need no label of the new channel:
   topics that still need items (the open topics of that language, and the topic's own
   channel's) share them: ``supply`` = unlinked / open, a label-free guess of the items a topic
   gets;
-- **the item's known links outside the topic's channel** (``item_links``): an item other
-  curricula attach is a different kind of candidate from one nobody attaches yet.
+- **the pool as a recall source** (``pool``, :func:`pool_candidates`): the topic's nearest
+  unlinked items of its language, as many as its supply suggests, at least the list's top K,
+  so that a topic with dozens of items can recall them all.
 
-:class:`Supply` computes both from the known links, always hiding the topic's own channel,
-so that a training topic of a known channel looks as a topic of a new channel does: stage 2
-learns them on the training topics (their channels hidden) and applies them to new channels.
-The pool also becomes a recall source (``pool``, :func:`pool_candidates`): the topic's
-nearest unlinked items of its language, as many as its supply suggests, at least the list's
-top K, so a topic with dozens of items can recall them all. :func:`frame` fuses it with
-TF-IDF, the fine-tuned and the zero-shot bi-encoders into the new-channel candidates.
+:class:`Supply` computes both from the known links, always hiding the topic's own channel, so
+that a training topic of a known channel looks as a topic of a new channel does: the rule
+that turns the supply into a number of items per topic (the ``supply`` family of
+:data:`utils.tuning.FAMILIES`) is chosen on the training topics, each channel weighing the
+same (:func:`utils.stage2.new_channel`), and applies to channels no stage saw.
+:func:`frame` fuses the pool with TF-IDF, the fine-tuned and the zero-shot bi-encoders into
+the new-channel candidates, ordered as the in-channel list is (more votes, then the higher
+mean score). A ranker trained on the training topics' new-channel candidates ordered them
+worse on held-out channels than that fusion, and is not used (docs/history.md).
 
 :func:`regime` says which topics are of a new channel. A curator often aligns a few topics
 of a new curriculum first: :func:`choose_rule` then chooses the rule on them as well, each
@@ -46,12 +49,11 @@ POOL_FACTOR = 3.0
 """The pool source recalls ``POOL_FACTOR`` x a topic's supply of unlinked items (at least
 the candidate list's top K, at most the pool): a topic's items vary about threefold around
 its channel's mean (docs/RESULTS.md, "A new curriculum")."""
-COLUMNS_ADDED = ["item_links", "supply"]
-"""What :meth:`Supply.annotate` adds to each candidate (features of the new-channel ranker)."""
 NEW, KNOWN = "new", "known"
 GRID_FILE, TRAINING_F2 = "grid.csv", "training f2"
-"""Saved with the new-channel ranker: every rule of its grid and that rule's mean F2 on the
-training topics' out-of-fold scores (the choice a channel's known topics then refine)."""
+"""Saved with the new-channel pipeline: every rule of its grid and that rule's mean F2 on the
+training topics, each channel weighing the same (the choice a channel's known topics then
+refine)."""
 CANDIDATES_FILE = "candidates_new.parquet"
 """Notebook 04's new-channel candidates of every topic, beside ``candidates.parquet``."""
 
@@ -116,19 +118,11 @@ class Supply:
         out["supply"] = out["unlinked"] / out["open"].clip(lower=1)
         return out
 
-    def item_links(self, candidates: pd.DataFrame) -> np.ndarray:
-        """Per row of ``candidates`` (``topic_id, content_id``): the known topics outside the
-        topic's channel that link the item."""
-        total = candidates["content_id"].map(self.total).fillna(0).to_numpy()
-        keys = pd.MultiIndex.from_arrays([candidates["topic_id"].map(self.channel), candidates["content_id"]])
-        own = self.by_channel.reindex(keys).fillna(0).to_numpy()
-        return (total - own).astype("float64")
-
     def annotate(self, candidates: pd.DataFrame) -> pd.DataFrame:
-        """``candidates`` with :data:`COLUMNS_ADDED`: ``item_links`` and the topic's ``supply``."""
+        """``candidates`` with the topic's ``supply`` (:meth:`table`), which the ``supply``
+        rules read (:attr:`utils.postprocess.PostProcess.per_supply`)."""
         table = self.table(candidates["topic_id"].unique())
-        return candidates.assign(item_links=self.item_links(candidates),
-                                 supply=candidates["topic_id"].map(table["supply"]).to_numpy(float))
+        return candidates.assign(supply=candidates["topic_id"].map(table["supply"]).to_numpy(float))
 
 
 def pool_sizes(table: pd.DataFrame, k: int, factor: float = POOL_FACTOR) -> pd.Series:

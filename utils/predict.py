@@ -49,13 +49,13 @@ class Pipeline:
     retriever_text: TextConfig = field(default_factory=TextConfig)
     reranker_text: TextConfig = field(default_factory=TextConfig)
     new_channel: tuple | None = None
-    """The new-channel ranker, its rule and settings (:func:`utils.stage2.load_new_channel`);
-    None for a model saved without one: every topic then takes the in-channel pipeline."""
+    """The new-channel rule and its settings (:func:`utils.stage2.load_new_channel`); None for
+    a model saved without one: every topic then takes the in-channel pipeline."""
 
     @property
     def min_known(self) -> int:
         """The known linked topics a channel needs for the in-channel pipeline."""
-        return int(self.new_channel[2].get("min_known", newchannel.MIN_KNOWN)) if self.new_channel else 0
+        return int(self.new_channel[1].get("min_known", newchannel.MIN_KNOWN)) if self.new_channel else 0
 
     @classmethod
     def load(cls, retriever_dir, reranker_dir, work=None, int8: bool = False) -> "Pipeline":
@@ -90,7 +90,7 @@ class Pipeline:
     def describe(self) -> str:
         settings = self.recall
         fresh = (f"a new curriculum (a channel with fewer than {self.min_known} known linked topics): "
-                 f"the new-channel ranker, post-processing {self.new_channel[1]}, zero-shot "
+                 f"the new-channel candidates, post-processing {self.new_channel[0]}, zero-shot "
                  f"{self.zero_shot or 'off'}" if self.new_channel else
                  "no new-channel pipeline saved: every topic takes the in-channel one")
         return (f"post-processing: {self.rule}\nrecall: top {self.top_k}, TF-IDF "
@@ -199,11 +199,11 @@ def _in_channel(data, requested, pipeline, topics, content, rerank_topics, reran
 def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k, caches, int8, batch_size,
                  query_chunk, timer) -> dict[str, list[str]]:
     """The new-channel pipeline on ``requested`` (:mod:`utils.newchannel`): its candidates
-    (TF-IDF, the fine-tuned and the zero-shot bi-encoders, the pool of unlinked items), its
-    ranker, and its rule, chosen again per channel where some of the channel's topics are known
+    (TF-IDF, the fine-tuned and the zero-shot bi-encoders, the pool of unlinked items) in their
+    fused order, and its rule, chosen again per channel where some of the channel's topics are known
     (:func:`utils.newchannel.select`: a curator who aligned a few; their items then skipped
     where the channel rarely reuses its items): ({topic: items}, the scored candidates)."""
-    model, rule, settings = pipeline.new_channel
+    rule, settings = pipeline.new_channel
     channel = data.topics.set_index("id")["channel"]
     ours = set(channel[requested])
     revealed = sorted(t for t in known_ids if channel.get(t) in ours)
@@ -215,12 +215,12 @@ def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k
                         zero_shot=pipeline.zero_shot, supply=supply,
                         pool_factor=pipeline.recall.get("pool_factor", newchannel.POOL_FACTOR),
                         batch_size=batch_size, query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
-    with stage(timer, "new channel: rank", items=len(queries)):
-        found = supply.annotate(newchannel.frame(sources, top_k))
+    with stage(timer, "new channel: fuse", items=len(queries)):
+        found = stage2.fused_order(supply.annotate(newchannel.frame(sources, top_k)))
         if revealed:  # what the channel's known topics already link (skip_taken)
             found = found.join(channel_use(found, data.topics, set(known_ids), data.links))
-        scored = model.score(found[found["topic_id"].isin(set(requested))], data)
-        known = model.score(found[found["topic_id"].isin(set(revealed))], data) if revealed else None
+        scored = found[found["topic_id"].isin(set(requested))]
+        known = found[found["topic_id"].isin(set(revealed))] if revealed else None
     with stage(timer, "new channel: post-process", items=len(requested)):
         chosen = newchannel.select(scored, rule, data.topics, settings.get("grid"), known,
                                    data.correlations[data.correlations["topic_id"].isin(set(revealed))],

@@ -19,13 +19,10 @@ fold); scored a handful of topics at a time, the ranker loses F2 (``bench/ranker
 measures how much: docs/RESULTS.md, "The frame the ranker scores in"). Score many topics at
 once, or train with ``RankerConfig(drop=("hub", "item_gap"))`` to score a handful.
 
-Within a known curriculum the ranker counts no known links of an item: on folds that split
-the topics of one channel such counts look strong only because siblings share items
-(docs/RESULTS.md, "Stage 2 from recall's features"). The new-channel candidates
-(:mod:`utils.newchannel`) carry ``item_links``, counted outside the topic's own channel, and
-the topic's ``supply``: for a new curriculum, an item that no other curriculum links is the
-likeliest new content, and the ranker trained on them (with every training topic's own
-channel hidden) learns how much that weighs.
+No feature counts an item's known links (its popularity in the training correlations): on
+folds that split the topics of one channel such counts look strong only because siblings
+share items (docs/RESULTS.md, "Stage 2 from recall's features"), and the hidden test's new
+items, linked only to new topics, would all look unpopular.
 """
 
 from __future__ import annotations
@@ -50,14 +47,11 @@ MODEL_FILE = "ranker.pkl"
 
 SCORES = ["rank", "votes", "mean_score", "tfidf_rank", "tfidf_score", "retriever_rank",
           "retriever_score", "zero_shot_rank", "zero_shot_score", "neighbours_rank",
-          "neighbours_score", "title_links", "text_links", "parent_links", "pool_rank", "pool_score",
-          "item_links", "supply"]
-"""Recall's columns (notebook 04, ``candidates.recall``; the new-channel candidates' pool
-source and supply, :mod:`utils.newchannel`): a source that did not find the pair
+          "neighbours_score", "title_links", "text_links", "parent_links"]
+"""Recall's columns (notebook 04, ``candidates.recall``): a source that did not find the pair
 leaves its columns missing, which the trees take as missing values; a column missing on every
 training candidate (a source that did not run, such as TF-IDF off) is left out of the ranker."""
-FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "zero_shot_gap", "pool_gap", "mean_gap",
-            "candidates",
+FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "zero_shot_gap", "mean_gap", "candidates",
             "hub", "item_gap", "kind", "has_description", "level", "topic_has_description",
             "retriever_best", "retriever_worst", "tfidf_best", "category", "starts_same",
             "same_chapter"]
@@ -75,7 +69,6 @@ GROUPS = {
     "second degree": ("neighbours_rank", "neighbours_score"),
     "link counts": ("title_links", "text_links"),
     "sibling counts": ("parent_links",),
-    "supply": ("pool_rank", "pool_score", "pool_gap", "item_links", "supply"),
 }
 """Named groups of :data:`FEATURES`, for ``RankerConfig(drop=GROUPS[...])`` and their
 measurement (``bench/ranker_variants.py``)."""
@@ -135,12 +128,11 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     found = candidates.reindex(columns=SCORES).astype("float64")
     by_topic = candidates.groupby("topic_id")
     best = {c: by_topic[c].transform("max") for c in ("retriever_score", "tfidf_score", "zero_shot_score",
-                                                      "pool_score", "mean_score") if c in candidates}
+                                                      "mean_score") if c in candidates}
     found["retriever_gap"] = found["retriever_score"] - best.get("retriever_score", np.nan)
     found["retriever_ratio"] = found["retriever_score"] / best.get("retriever_score", np.nan)
     found["tfidf_gap"] = found["tfidf_score"] - best.get("tfidf_score", np.nan)
     found["zero_shot_gap"] = found["zero_shot_score"] - best.get("zero_shot_score", np.nan)
-    found["pool_gap"] = found["pool_score"] - best.get("pool_score", np.nan)
     found["mean_gap"] = found["mean_score"] - best.get("mean_score", np.nan)
     found["candidates"] = by_topic["content_id"].transform("size")
     topics = data.topics.set_index("id")

@@ -268,87 +268,98 @@ def _write(selection: Selection, models: dict[str, Stage2], valid, truth, folder
 # -- a new curriculum -------------------------------------------------------------------------
 
 NEW_CHANNEL = "new_channel"
-"""Where the new-channel ranker is saved, inside the selected stage-2 model's folder (so it
+"""Where the new-channel pipeline is saved, inside the selected stage-2 model's folder (so it
 travels with it to Kaggle), and its settings file's stem (``new_channel.json``: not
 ``reranker.json``, which marks the one reranker a dataset holds)."""
-NEW_CHANNEL_RULES = ["threshold", "relative", "expected F2", "top-k"]
-"""The rule families the new-channel ranker's rule is chosen among (:data:`utils.tuning.FAMILIES`)."""
+NEW_CHANNEL_RULES = ["supply", "top-k"]
+"""The rule families the new-channel rule is chosen among (:data:`utils.tuning.FAMILIES`): a
+count per topic that follows its supply, or a fixed one."""
+FLOOR, FUSED = "stage 1: fused list, top-k", "new channel: fused list, count by supply"
 
 
 @dataclass
 class NewChannel:
-    """The new-channel pipeline (:mod:`utils.newchannel`): a feature ranker fitted on the
-    training topics' new-channel candidates (each topic's own channel hidden) and the rule
-    chosen on the same topics' out-of-fold scores, rankers fitted without the topic's channel:
-    nothing of it is chosen on the topics it is applied to."""
+    """The new-channel pipeline (:mod:`utils.newchannel`): the new-channel candidates in their
+    fused order, and the rule chosen on the training topics (their own channels hidden, each
+    channel weighing the same): nothing of it is chosen on the topics it is applied to."""
 
-    model: FeatureRanker
     rule: PostProcess
     scored: pd.DataFrame
-    """The validation topics' new-channel candidates with the ranker's ``score``."""
+    """The validation topics' new-channel candidates with ``score``, the order the rule reads."""
     on_training: RuleTable
-    """Every rule on the training topics' out-of-fold scores (the choice's table)."""
+    """Every rule on the training topics (the choice's table)."""
+    weights: np.ndarray
+    """Each training topic's weight in the choice: 1 / its channel's training topics."""
     report: pd.DataFrame
-    """Per pipeline (stage 1's fused top-k, the two stages): the F2, precision and recall on the
-    validation topics of the rule chosen on the training topics, the honest F2 of a rule chosen
-    on other validation topics (a curator who has aligned some of the channel), in sample."""
+    """Per pipeline (the fused list's top-k floor, the new-channel pipeline): the F2, precision
+    and recall on the validation topics of the rule chosen on the training topics, the honest F2
+    of a rule chosen on other validation topics (a curator who has aligned some of the
+    channel), in sample."""
     per_topic: pd.DataFrame
     """Per pipeline and validation topic (``pipeline, topic_id``): the F2, precision and recall
     of the rule chosen on the training topics."""
 
 
-def new_channel(train: pd.DataFrame, valid: pd.DataFrame, truth: pd.DataFrame, data, config: RankerConfig,
+def fused_order(candidates: pd.DataFrame) -> pd.DataFrame:
+    """``candidates`` with ``score``: the fused order (1 / ``rank``), which the rules read."""
+    return candidates.assign(score=1.0 / candidates["rank"].to_numpy(float))
+
+
+def channel_weights(topic_ids, topics: pd.DataFrame) -> np.ndarray:
+    """One weight per topic of ``topic_ids``: 1 / how many of them its channel holds, so that
+    each channel counts the same in a mean over them."""
+    channel = pd.Series(list(topic_ids)).map(topics.set_index("id")["channel"])
+    return (1.0 / channel.map(channel.value_counts())).to_numpy(float)
+
+
+def new_channel(train: pd.DataFrame, valid: pd.DataFrame, truth: pd.DataFrame, data,
                 rules=NEW_CHANNEL_RULES, n_splits: int = 5, n_repeats: int = 5) -> NewChannel:
-    """Fit the new-channel ranker on ``train`` (the training topics' new-channel candidates,
-    labelled, notebook 04's ``candidates_new.parquet``), choose its rule on their out-of-fold
-    scores (:func:`utils.ranker.out_of_fold` by channel), and report it on ``valid`` (the
-    validation topics' new-channel candidates) against ``truth``."""
-    model = FeatureRanker.fit(train, data, config)
-    scored = model.score(valid, data)
-    with_links = set(data.correlations["topic_id"])
-    train = train[train["topic_id"].isin(with_links)]
+    """Choose the new-channel rule on ``train`` (the training topics' new-channel candidates,
+    notebook 04's ``candidates_new.parquet``, their channels hidden), each channel weighing the
+    same, and report it on ``valid`` (the validation topics' new-channel candidates) against
+    ``truth``, beside the fused list's top-k floor."""
+    train = fused_order(train[train["topic_id"].isin(set(data.correlations["topic_id"]))])
+    scored = fused_order(valid)
     train_truth = data.correlations[data.correlations["topic_id"].isin(set(train["topic_id"]))]
     plain = {"skip_taken": (False,)}
-    on_training = tuning.rule_table(out_of_fold(train, data, config, group_by="channel"), train_truth,
-                                    rules, **plain)
-    rule = on_training.best()[0]
-    floor = "stage 1: fused list, top-k"
-    tables = {floor: tuning.rule_table(valid.assign(score=1.0 / valid["rank"]), truth, ["top-k"], **plain),
-              "two stages: new-channel ranker": tuning.rule_table(scored, truth, rules, **plain)}
-    on_training_floor = tuning.rule_table(train.assign(score=1.0 / train["rank"]), train_truth, ["top-k"], **plain)
+    on_training = tuning.rule_table(train, train_truth, rules, **plain)
+    weights = channel_weights(on_training.topics, data.topics)
+    rule = on_training.best(weights)[0]
+    floor_training = tuning.rule_table(train, train_truth, ["top-k"], **plain)
+    tables = {FLOOR: (tuning.rule_table(scored, truth, ["top-k"], **plain), floor_training, None),
+              FUSED: (tuning.rule_table(scored, truth, rules, **plain), on_training, weights)}
     rows, per_topic = {}, []
-    for name, table in tables.items():
-        source = on_training if name != floor else on_training_floor
-        chosen = tuning.topic_quality(table, int(np.argmax(source.f2().mean(axis=1))))
+    for name, (table, source, weight) in tables.items():
+        chosen = tuning.topic_quality(table, int(np.argmax(source.mean_f2(weight))))
         honest = tuning.crossfit({name: table}, n_splits=n_splits, n_repeats=n_repeats).quality()
         rows[name] = {**chosen[["f2", "precision", "recall"]].mean().to_dict(), "family": chosen["family"].iloc[0],
                       "honest f2 (chosen on the channel's other topics)": honest["f2"],
                       "in-sample f2": table.best()[1]}
         per_topic.append(chosen.assign(pipeline=name))
-    return NewChannel(model, rule, scored, on_training, pd.DataFrame(rows).T.rename_axis("new channel"),
+    return NewChannel(rule, scored, on_training, weights, pd.DataFrame(rows).T.rename_axis("new channel"),
                       pd.concat(per_topic, ignore_index=True)[["pipeline", "topic_id", "f2", "precision", "recall"]])
 
 
 def save_new_channel(result: NewChannel, folder, **details) -> Path:
-    """Save the new-channel ranker and its rule in ``folder / NEW_CHANNEL`` (inside the selected
-    stage-2 model's folder), with ``new_channel.json``: its settings and ``details``."""
+    """Save the new-channel rule in ``folder / NEW_CHANNEL`` (inside the selected stage-2
+    model's folder), with its grid (every rule and its weighted mean F2 on the training topics,
+    :data:`utils.newchannel.GRID_FILE`) and ``new_channel.json`` (``details``)."""
     import json
 
     from . import versions
 
     target = Path(folder) / NEW_CHANNEL
-    result.model.save(target)
+    target.mkdir(parents=True, exist_ok=True)
     result.rule.save(target / reranker.POSTPROCESS_FILE)
-    grid = result.on_training.rules.assign(**{newchannel.TRAINING_F2: result.on_training.f2().mean(axis=1)})
+    grid = result.on_training.rules.assign(**{newchannel.TRAINING_F2: result.on_training.mean_f2(result.weights)})
     grid.to_csv(target / newchannel.GRID_FILE, index=False)
-    (target / f"{NEW_CHANNEL}.json").write_text(json.dumps(
-        {**result.model.config.as_dict(), **details, **versions.record()}, indent=2, default=str))
+    (target / f"{NEW_CHANNEL}.json").write_text(json.dumps({**details, **versions.record()}, indent=2, default=str))
     return target
 
 
-def load_new_channel(folder) -> tuple[FeatureRanker, PostProcess, dict] | None:
-    """The new-channel ranker, its rule and its settings saved in ``folder / NEW_CHANNEL``
-    (with ``grid``: every rule of its grid and its mean F2 on the training topics, for
+def load_new_channel(folder) -> tuple[PostProcess, dict] | None:
+    """The new-channel rule and its settings saved in ``folder / NEW_CHANNEL`` (with ``grid``:
+    every rule of its grid and its mean F2 on the training topics, for
     :func:`utils.newchannel.choose_rule`); None where notebook 05 saved none."""
     import json
 
@@ -357,9 +368,7 @@ def load_new_channel(folder) -> tuple[FeatureRanker, PostProcess, dict] | None:
         return None
     settings = json.loads((target / f"{NEW_CHANNEL}.json").read_text())
     settings["grid"] = pd.read_csv(target / newchannel.GRID_FILE) if (target / newchannel.GRID_FILE).is_file() else None
-    config = RankerConfig.from_dict(settings)
-    return (FeatureRanker.load(target, config), PostProcess.load(target / reranker.POSTPROCESS_FILE),
-            settings)
+    return PostProcess.load(target / reranker.POSTPROCESS_FILE), settings
 
 
 def by_regime(model: Stage2, rule: PostProcess, fresh: NewChannel, truth: pd.DataFrame, topics: pd.DataFrame,
