@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,3 +31,16 @@ def test_recall_at_k():
     assert recall.loc[1] == 0.0
     assert recall.loc[2] == pytest.approx((1 / 4 + 0) / 2)
     assert recall.loc[5] == pytest.approx((3 / 4 + 0) / 2)
+
+
+def test_f_beta_from_counts_is_the_metrics_f2():
+    """One F2: from counts (the rule tables') as from the sets (scores_per_topic)."""
+    from utils.metrics import f_beta
+
+    pred = {"t1": ["a", "b", "c"], "t2": ["x"], "t3": ["q"]}
+    true = {"t1": ["a", "d"], "t2": ["x", "y", "z"], "t3": ["p"]}
+    per_topic = scores_per_topic(pred, true)
+    counts = f_beta([1, 1, 0], [3, 1, 1], [2, 3, 1])
+    np.testing.assert_allclose(counts, per_topic.loc[["t1", "t2", "t3"], "f2"])
+    assert counts[0] == pytest.approx(5 * 1 / (4 * 2 + 3))
+    assert f_beta(0, 0, 0) == 0.0  # nothing kept, nothing true

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from utils.metrics import mean_f2
-from utils.postprocess import PostProcess, select
+from utils.postprocess import PostProcess
 from utils.tuning import (best_with, by_family, chosen_on, compare, crossfit, rule_table, stage1_tables,
                           transfer, tune)
 
@@ -17,19 +17,13 @@ SCORED = pd.DataFrame({
 TRUTH = {"t1": "a b", "t2": "x y", "t3": "p"}
 
 
-def test_select_threshold_relative_and_fill():
-    assert select(SCORED, "score", 0.6) == {"t1": ["a", "b"], "t2": ["x"], "t3": ["p"]}
-    assert select(SCORED, "score", 0.6, fill=2)["t3"] == ["p", "q"]
-    assert select(SCORED, "score", 0.3, relative=0.85)["t2"] == ["x", "y"]  # z: 0.3 < 0.34
-    assert select(SCORED, "score", 0.0, relative=0.99)["t1"] == ["a"]
+def test_threshold_relative_and_fill():
+    assert PostProcess(0.6).apply(SCORED) == {"t1": ["a", "b"], "t2": ["x"], "t3": ["p"]}
+    assert PostProcess(0.6, fill=2).apply(SCORED)["t3"] == ["p", "q"]
+    assert PostProcess(0.3, relative=0.85).apply(SCORED)["t2"] == ["x", "y"]  # z: 0.3 < 0.34
+    assert PostProcess(0.0, relative=0.99).apply(SCORED)["t1"] == ["a"]
     # every topic gets at least one item, whatever the threshold
-    assert set(select(SCORED, "score", 2.0)) == {"t1", "t2", "t3"}
-
-
-def test_the_rule_applies_as_select_does():
-    for threshold, relative, fill in [(0.6, None, 1), (0.6, None, 2), (0.3, 0.85, 1), (2.0, None, 3)]:
-        assert PostProcess(threshold, relative, fill).apply(SCORED) == select(
-            SCORED, "score", threshold, relative, fill)
+    assert set(PostProcess(2.0).apply(SCORED)) == {"t1", "t2", "t3"}
 
 
 def test_each_rule_on_a_hand_made_case():

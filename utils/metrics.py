@@ -14,6 +14,17 @@ import numpy as np
 import pandas as pd
 
 KS = (5, 10, 20, 50, 100)
+BETA = 2.0
+"""F2: recall weighs ``BETA``² = 4 times precision."""
+
+
+def f_beta(hits, kept, truths, beta: float = BETA):
+    """F-beta from counts (numbers or arrays): the true items among those kept, the items
+    kept and the true items, (1 + β²) hits / (β² truths + kept); 0 where nothing true is kept."""
+    hits, kept, truths = (np.asarray(x, dtype=float) for x in (hits, kept, truths))
+    denominator = beta**2 * truths + kept
+    return np.divide((1 + beta**2) * hits, denominator, out=np.zeros(np.broadcast(hits, denominator).shape),
+                     where=denominator > 0)
 
 
 def as_id_lists(obj) -> dict[str, list[str]]:
@@ -35,7 +46,7 @@ def as_id_lists(obj) -> dict[str, list[str]]:
     return out
 
 
-def scores_per_topic(pred, true, beta: float = 2.0) -> pd.DataFrame:
+def scores_per_topic(pred, true, beta: float = BETA) -> pd.DataFrame:
     """Precision, recall and F-beta of each topic of ``true``, one row per topic."""
     pred, true = as_id_lists(pred), as_id_lists(true)
     rows = []
@@ -45,7 +56,7 @@ def scores_per_topic(pred, true, beta: float = 2.0) -> pd.DataFrame:
         hit = len(guess & truth)
         p = hit / len(guess) if guess else 0.0
         r = hit / len(truth) if truth else 0.0
-        f = (1 + beta**2) * p * r / (beta**2 * p + r) if hit else 0.0
+        f = float(f_beta(hit, len(guess), len(truth), beta))
         rows.append((topic, p, r, f))
     return pd.DataFrame(rows, columns=["topic_id", "precision", "recall", "f2"]).set_index(
         "topic_id")

@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import scores_per_topic
+from .metrics import BETA, scores_per_topic
 
-BETA2 = 4.0
-"""F2: recall weighs 2² = 4 times precision."""
+BETA2 = BETA**2
+"""F2: recall weighs 2² = 4 times precision (:data:`utils.metrics.BETA`)."""
 
 FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "per_supply", "item_gap",
           "expected_f2", "skip_taken"]
@@ -56,28 +56,6 @@ REUSE_GATE = 0.1
 """``skip_taken`` leaves items out only in channels that reuse fewer of their linked items
 than this (on mini-LECR a channel's share is 0, or 0.15 and more: docs/RESULTS.md, "Items the
 curriculum already uses")."""
-
-
-def select(scored: pd.DataFrame, score: str, threshold: float, relative: float | None = None,
-           fill: int = 1, order: str | None = None) -> dict[str, list[str]]:
-    """``{topic_id: [content ids, best first]}``: a topic's candidates whose ``score``
-    reaches ``threshold`` (and ``relative`` times the topic's best), else its ``fill`` best.
-
-    "Best" is the highest ``score``, or the lowest ``order`` when given (e.g. a fused
-    ``rank`` that is not sorted by the score).
-    """
-    by, ascending = (order, True) if order else (score, False)
-    ordered = scored.sort_values(["topic_id", by], ascending=[True, ascending], kind="stable")
-    values = ordered[score].to_numpy()
-    keep = values >= threshold
-    if relative is not None:
-        best = ordered.groupby("topic_id", sort=False)[score].transform("max").to_numpy()
-        keep &= values >= relative * best
-    position = ordered.groupby("topic_id", sort=False).cumcount().to_numpy()
-    kept_any = pd.Series(keep).groupby(ordered["topic_id"].to_numpy()).transform("any").to_numpy()
-    keep |= ~kept_any & (position < fill)
-    chosen = ordered[keep]
-    return chosen.groupby("topic_id", sort=False)["content_id"].agg(list).to_dict()
 
 
 @dataclass

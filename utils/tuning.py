@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import RepeatedKFold
 
-from .metrics import as_id_lists
+from .metrics import as_id_lists, f_beta
 from . import postprocess
-from .postprocess import BETA2, FIELDS, PostProcess, Ranked, considered, supply_of
+from .postprocess import FIELDS, PostProcess, Ranked, considered, supply_of
 
 THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.98, 50), 2))
 """Absolute thresholds tried: fixed values (not the scores' quantiles), so that the same grid
@@ -76,14 +76,14 @@ class RuleTable:
 
     def f2(self) -> np.ndarray:
         """Rules x topics: each rule's F2 on each topic (0 where it keeps no true link)."""
-        return ((1 + BETA2) * self.hits / (BETA2 * self.truths + self.kept)).astype(np.float32)
+        return f_beta(self.hits, self.kept, self.truths).astype(np.float32)
 
     def quality(self, index=None) -> pd.DataFrame:
         """Mean F2, precision and recall of rules (default: all) over all topics."""
         index = slice(None) if index is None else index
         kept, hits = self.kept[index], self.hits[index]
         precision = np.divide(hits, kept, out=np.zeros_like(hits, dtype=float), where=kept > 0)
-        return pd.DataFrame({"f2": ((1 + BETA2) * hits / (BETA2 * self.truths + kept)).mean(-1),
+        return pd.DataFrame({"f2": f_beta(hits, kept, self.truths).mean(-1),
                              "precision": precision.mean(-1),
                              "recall": (hits / self.truths).mean(-1)})
 
@@ -226,7 +226,7 @@ def topic_quality(table: RuleTable, rule: int, columns=slice(None)) -> pd.DataFr
     kept, hits = table.kept[rule, columns], table.hits[rule, columns]
     return pd.DataFrame({
         "topic_id": table.topics[columns],
-        "f2": (1 + BETA2) * hits / (BETA2 * table.truths[columns] + kept),
+        "f2": f_beta(hits, kept, table.truths[columns]),
         "precision": np.divide(hits, kept, out=np.zeros(np.shape(hits)), where=kept > 0),
         "recall": hits / table.truths[columns], "family": table.rules["family"].iloc[rule]})
 
