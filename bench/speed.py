@@ -170,8 +170,6 @@ def measure(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="embedding batch")
     parser.add_argument("--rerank-batch-size", type=int, default=128)
     parser.add_argument("--query-chunk", type=int, default=1024)
-    parser.add_argument("--neighbours", type=int, default=0,
-                        help="without --reranker: the second degree's N nearest known topics")
     parser.add_argument("--baseline-items", type=int, default=4096,
                         help="texts (and pairs) in the raw forward-pass comparison")
     parser.add_argument("--out", help="submission file (default: WORK/bench-submission.csv)")
@@ -199,7 +197,7 @@ def measure(argv=None) -> None:
     def pipeline(int8: bool) -> predict.Pipeline:
         if not args.reranker:
             made = default_pipeline(retriever_path, args, int8)
-            made.recall = {"max_length": args.max_length, "neighbours": args.neighbours}
+            made.recall = {"max_length": args.max_length}
         else:
             made = predict.Pipeline.load(retriever_path, args.reranker, work, int8=int8)
         if args.k:

@@ -150,43 +150,6 @@ def test_ranker_frames_benchmark_smoke(recalled):
     assert all(0 <= f2 <= 1 for f2 in found.values())
 
 
-def test_ranker_variants_benchmark_smoke(recalled, tmp_path):
-    import pandas as pd
-
-    from utils import reranker, tuning
-    from utils.folds import TRAIN_ONLY
-    from utils.ranker import RankerConfig
-
-    candidates, data = recalled
-    category = data.topics.set_index("id")["category"]
-    topics = sorted(candidates["topic_id"].unique())
-    folds = pd.DataFrame({"topic_id": topics, "oof_group": -1,
-                          "fold": [TRAIN_ONLY if category[t] == "source" else i % 3
-                                   for i, t in enumerate(topics)]})
-    folds.to_csv(tmp_path / "folds.csv", index=False)
-    candidates.assign(in_fold=False).to_parquet(tmp_path / "candidates.parquet")
-    (tmp_path / "reranker").mkdir()
-    (tmp_path / "reranker" / reranker.SELECTED_FILE).write_text(json.dumps(
-        {"rules": ["threshold", "relative"], "blends": [0.0], "stage2_categories": "split"}))
-    bench = load("ranker_variants")
-    names = ["notebook 05", "without link counts", "trained on every category", "before",
-             "rule from training topics (by topic)", "rule from training and validation topics"]
-    tables, families, sources, precision = bench.fold_tables(tmp_path, data, 0, names=names,
-                                                             config=RankerConfig(max_iter=5, min_samples_leaf=5))
-    assert list(tables) == names and families["before"] == ["threshold", "relative"]
-    assert list(precision) == names and all(0 <= value <= 1 for value in precision.values())
-    assert set(sources) == set(names[-2:])
-    honest = [bench.honest_f2(name, table, sources) for name, table in tables.items()]
-    assert all(0 <= f2 <= 1 for f2 in honest)
-
-
-def test_average_precision_orders_each_topic_apart():
-    scored = pd.DataFrame({"topic_id": ["a", "a", "a", "b", "b", "c"], "label": [0, 1, 0, 1, 0, 0],
-                           "score": [0.9, 0.8, 0.1, 0.2, 0.1, 0.5]})
-    # a: its link ranked 2nd of 3 (0.5); b: 1st (1.0); c: no link among its candidates, left out
-    assert load("ranker_variants").average_precision(scored) == pytest.approx(0.75)
-
-
 def test_rule_choice_benchmark_smoke(tmp_path):
     import numpy as np
 

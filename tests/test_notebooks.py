@@ -62,7 +62,7 @@ TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_S
 TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 1,
                  "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_PAIRS": 160, "RERANKER_MAX_LENGTH": 32,
                  "RERANKER_BATCH_SIZE": 16,
-                 "CPU_TOP_KS": [5], "NEIGHBOURS": 5, "LINK_COUNTS": True,  # off by default
+                 "CPU_TOP_KS": [5],
                  "RULES": None,  # every family, not only the default relative threshold
                  "RULE_TRAINING_TOPICS": "split",  # off by default
                  "MIN_KNOWN": 3}  # the tiny demo's channels: 5 to 11 linked topics, so that 06 runs both regimes
@@ -150,9 +150,9 @@ def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeli
 
     work, data = pipeline
     found = pd.read_parquet(work / "candidates.parquet")
-    for source_ in ("tfidf", "retriever", "neighbours"):
+    for source_ in ("tfidf", "retriever"):
         assert {f"{source_}_rank", f"{source_}_score"} <= set(found.columns)
-    assert found["neighbours_rank"].notna().any() and found["title_links"].ge(0).any()
+    assert found["channel_links"].ge(0).all() and found["channel_reuse"].between(0, 1).all()
     assert found.groupby("topic_id").size().max() <= 20
     assert not found.duplicated(["topic_id", "content_id"]).any()
     language = data.content.set_index("id")["language"]
@@ -202,8 +202,7 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     assert saved.max_length == 32 and saved.train_top_k == 3
     texts = TextConfig().as_dict()  # 03's, recorded by 03, 04 and 05 for 06 to rebuild
     assert reranker.settings(folder)["recall"] == {
-        "top_k": 20, "tfidf": True, "neighbours": 5, "neighbours_vote": False, "link_counts": True,
-        "zero_shot": "sentence-transformers/all-MiniLM-L6-v2", "pool_factor": 3.0, "max_length": 32,
+        "top_k": 20, "tfidf": True, "zero_shot": "sentence-transformers/all-MiniLM-L6-v2", "pool_factor": 3.0, "max_length": 32,
         "text": texts}
     assert json.loads((work / "retriever" / "round2" / "fit.json").read_text())["text"] == texts
     report = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")

@@ -138,32 +138,6 @@ def test_a_ranker_without_the_frame_features_scores_each_topic_as_in_any_frame(r
         RankerConfig(drop=("hubs",))
 
 
-def test_calibration_across_channels_keeps_each_topic_s_order(recalled):
-    candidates, data = recalled
-    plain = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=20, min_samples_leaf=5))
-    calibrated = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=20, min_samples_leaf=5,
-                                                                  calibrate=True))
-    assert calibrated.config.calibrate and type(calibrated.estimator).__name__ == "CalibratedClassifierCV"
-    scores = calibrated.score(candidates, data)["score"]
-    assert scores.between(0, 1).all() and scores.nunique() > 1
-    # isotonic: probabilities as frequent as the links they mark, over the training candidates
-    assert abs(scores.mean() - candidates["label"].mean()) < 0.05
-    assert roc_auc_score(candidates["label"], scores) > 0.6
-
-
-def test_calibration_survives_a_feature_one_channel_lacks(recalled):
-    """A calibration fold whose training channels all lack a feature (all NaN there) would
-    crash the trees' binning: NaN reads as the lowest value instead."""
-    candidates, data = recalled
-    channel = candidates["topic_id"].map(data.topics.set_index("id")["channel"])
-    others = channel != channel.iloc[0]
-    candidates = candidates.assign(tfidf_score=candidates["tfidf_score"].where(~others),
-                                   tfidf_rank=candidates["tfidf_rank"].where(~others))
-    calibrated = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=5, min_samples_leaf=5,
-                                                                  calibrate=True))
-    assert calibrated.score(candidates, data)["score"].between(0, 1).all()
-
-
 def test_out_of_fold_scores_each_topic_with_a_ranker_that_never_saw_its_group(recalled):
     from sklearn.model_selection import GroupKFold
 

@@ -5,8 +5,6 @@
   that language's content, searched in query chunks (memory bounded by the chunk);
 - the untuned base model's ``dense_candidates`` (``zero_shot``): a third voter whose view
   of the texts no training channel has bent;
-- ``neighbour_candidates``: the second degree, the content linked to the topic's nearest
-  topics whose links are known (LECR's 1st place);
 - ``assign_retrievers``: which trained retriever recalls each topic (out of fold where one
   exists, so the reranker's training topics get candidates like unseen topics get);
 - ``fuse``: rank each (topic, content) pair by how many retrievers return it, then by its
@@ -89,43 +87,14 @@ def empty_candidates() -> pd.DataFrame:
                          "rank": pd.Series(dtype="int64"), "score": pd.Series(dtype="float32")})
 
 
-def neighbour_candidates(model, queries: pd.DataFrame, known: pd.DataFrame, links: pd.DataFrame,
-                         content_language: pd.Series, k: int = 50, neighbours: int = 5,
-                         batch_size: int = 256, query_emb: np.ndarray | None = None,
-                         timer=None) -> pd.DataFrame:
-    """The second degree: the content linked to each query's ``neighbours`` nearest ``known``
-    topics (``id, language, text``; same language, by the model's cosine, the query itself
-    left out), of the query's language, scored by the cosine of the nearest known topic that
-    links it; its top ``k`` (``topic_id, content_id, rank, score``)."""
-    if query_emb is None:
-        query_emb = search.embed(model, queries["text"], batch_size)
-    with stage(timer, "neighbour topics", items=len(known)):
-        known = known[known["language"].isin(set(queries["language"]))]
-        near = search.search(queries, query_emb, known, search.embed(model, known["text"], batch_size),
-                             k=neighbours + 1)
-    near = near[near["topic_id"] != near["content_id"]]  # content_id: a known topic here
-    near = near[near.groupby("topic_id").cumcount() < neighbours].rename(columns={"content_id": "known"})
-    found = near.merge(links[["topic_id", "content_id"]].rename(columns={"topic_id": "known"}), on="known")
-    language = queries.set_index("id")["language"]
-    found = found[(found["content_id"].map(content_language) == found["topic_id"].map(language)).to_numpy()]
-    found = found.groupby(["topic_id", "content_id"], as_index=False)["score"].max()
-    if found.empty:
-        return empty_candidates()
-    found = search.with_ranks(found, "score")
-    return found[found["rank"] <= k][COLUMNS].reset_index(drop=True)
-
-
-COUNTS = {"title_links": ("title",), "text_links": ("title", "description"), "parent_links": ("parent",)}
-"""Link counts (LECR's 1st place): how many known topics with the same title, the same title
-and description, or the same parent (siblings) link the candidate."""
 CHANNEL_LINKS = {"channel_links": ("channel",)}
 """How many known topics of the topic's own channel link the candidate: an item the
 curriculum already attaches elsewhere (:func:`channel_use`)."""
 
 
 def link_counts(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, links: pd.DataFrame,
-                counts: dict = COUNTS) -> pd.DataFrame:
-    """``counts`` (:data:`COUNTS`, :data:`CHANNEL_LINKS`) for each row of ``candidates``
+                counts: dict = CHANNEL_LINKS) -> pd.DataFrame:
+    """``counts`` (``{column: the topic columns two topics share}``, :data:`CHANNEL_LINKS`) for each row of ``candidates``
     (``topic_id, content_id``), counting the ``links`` of the ``known`` topic ids (``topics``:
     the topics table), never the candidate's own topic; an empty title or parent counts
     nothing (missing)."""
@@ -171,27 +140,22 @@ def channel_reuse(links: pd.DataFrame, topics: pd.DataFrame) -> pd.Series:
 
 def known_topics(topics: pd.DataFrame, folds: pd.DataFrame, holdouts: dict) -> dict[str, pd.DataFrame]:
     """``{retriever: the topics whose links it may know}``: the correlated topics (in
-    ``folds``) it did not leave out, for :func:`recall`'s second-degree source."""
+    ``folds``) it did not leave out, for :func:`recall`'s :func:`channel_use`."""
     return {name: topics[topics["id"].isin(set(folds["topic_id"]) - held.topics(folds))]
             for name, held in holdouts.items()}
 
 
 def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, serving=None,
            k: int = 50, tfidf: bool = True, max_length: int = 64, batch_size: int = 256,
-           query_chunk: int = 1024, timer=None, neighbours: int = 0, known: dict | None = None,
-           links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None,
-           with_link_counts: bool = True, neighbours_vote: bool = False, zero_shot=None,
+           query_chunk: int = 1024, timer=None, known: dict | None = None,
+           links: pd.DataFrame | None = None, topic_table: pd.DataFrame | None = None, zero_shot=None,
            caches: dict | None = None, int8: bool = False, supply=None,
            pool_factor: float = newchannel.POOL_FACTOR
            ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder,
-    and with ``neighbours`` > 0 the second degree (:func:`neighbour_candidates`: ``known``
-    maps each retriever to the topics whose ``links`` it may use, as :func:`known_topics`):
-    with ``neighbours_vote`` it proposes candidates as the others do (a vote in the fusion),
-    else it only marks the candidates the others found (its rank and score, features);
-    with ``topic_table`` (the topics table: channels, titles, parents) too, the fused
-    candidates get :func:`channel_use`'s columns and, ``with_link_counts``, the :data:`COUNTS`
-    of those links (:func:`link_counts`). ``zero_shot`` (a model folder or hub
+    """Stage 1 for ``queries``: the fused top-``k`` of TF-IDF and a fine-tuned bi-encoder.
+    With ``topic_table`` (the topics table), the fused candidates get :func:`channel_use`'s
+    columns, counted on the ``links`` of the topics ``known`` to the retriever that recalls
+    each topic (``{retriever: topics}``, as :func:`known_topics`). ``zero_shot`` (a model folder or hub
     id, usually the base model the retrievers were fine-tuned from) adds that model's top-``k``
     of every query as a source (``zero_shot``), and ``supply`` (a
     :class:`~utils.newchannel.Supply`) the pool source (``pool``: each topic's nearest
@@ -205,7 +169,7 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
     the only one). A topic whose language has no content is searched in every language by
     the bi-encoder. Returns the fused table and the sources (``tfidf``, ``retriever``,
-    ``pool``, ``zero_shot``, ``neighbours``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
+    ``pool``, ``zero_shot``). ``timer`` (a :class:`~utils.profiling.StageTimer`) times each step
     apart. The bi-encoders run in half precision on a GPU, and in int8 on a CPU with ``int8``
     (:func:`utils.models.for_inference`).
     """
@@ -217,10 +181,9 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     if tfidf:
         with stage(timer, "TF-IDF search", items=len(queries)):
             sources["tfidf"] = tfidf_candidates(queries, content, k=k, chunk=query_chunk)
-    if (neighbours or topic_table is not None) and (known is None or links is None):
-        raise ValueError("the second degree and link counts need known= and links=")
-    dense, second, pools = [], [], []
-    content_language = content.set_index("id")["language"]
+    if topic_table is not None and (known is None or links is None):
+        raise ValueError("channel_use's columns (topic_table=) need known= and links=")
+    dense, pools = [], []
     for name, path in retrievers.items():
         served = queries[queries["id"].isin(serving.loc[serving["retriever"] == name, "topic_id"])]
         if len(served):
@@ -232,9 +195,6 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
                                  caches.get(name), supply, pool_factor)
             dense.append(found)
             pools.append(pool)
-            if neighbours:
-                second.append(neighbour_candidates(model, served, known[name], links, content_language,
-                                                   k, neighbours, batch_size, query_emb, timer))
             log.info("%s: candidates for %d topics", name, len(served))
     sources["retriever"] = pd.concat(dense, ignore_index=True) if dense else pd.DataFrame(columns=COLUMNS)
     if supply is not None:
@@ -245,24 +205,18 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
         sources["zero_shot"] = dense_candidates(model, queries, content, k=k, batch_size=batch_size,
                                                 query_chunk=query_chunk, any_language_fallback=True,
                                                 timer=timer, cache=caches.get("zero_shot"))
-    if neighbours:
-        sources["neighbours"] = pd.concat(second, ignore_index=True) if second else empty_candidates()
     with stage(timer, "fuse", items=len(queries)):
-        fused = fuse({name: sources[name] for name in ("tfidf", "retriever", "neighbours") if name in sources},
-                     k=k, using=[n for n in ("tfidf", "retriever") if n in sources]
-                     + (["neighbours"] if neighbours and neighbours_vote else []))
+        fused = fuse({name: sources[name] for name in ("tfidf", "retriever") if name in sources}, k=k)
     if topic_table is not None:
-        with stage(timer, "link counts", items=len(fused)):
+        with stage(timer, "channel use", items=len(fused)):
             served_by = fused["topic_id"].map(serving.set_index("topic_id")["retriever"])
             counts = []
             for name in retrievers:
                 served, ids = fused[served_by == name], set(known[name]["id"])
                 if len(served):
-                    found = channel_use(served, topic_table, ids, links)
-                    counts.append(found.join(link_counts(served, topic_table, ids, links))
-                                  if with_link_counts else found)
-            columns = ["channel_links", "channel_reuse", *(COUNTS if with_link_counts else ())]
-            fused = fused.join(pd.concat(counts)) if counts else fused.assign(**{name: np.nan for name in columns})
+                    counts.append(channel_use(served, topic_table, ids, links))
+            fused = (fused.join(pd.concat(counts)) if counts
+                     else fused.assign(channel_links=np.nan, channel_reuse=np.nan))
     return fused, sources
 
 

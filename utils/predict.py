@@ -29,6 +29,11 @@ from .profiling import stage
 from .text import TextConfig, text_frames
 
 
+REMOVED_RECALL = ("neighbours", "neighbours_vote", "link_counts")
+"""Notebook 04's settings of an earlier version (the second degree, link counts): a stage 2
+trained with one on cannot be served its candidates."""
+
+
 @dataclass
 class Pipeline:
     """The trained pipeline, ready to predict."""
@@ -42,8 +47,8 @@ class Pipeline:
     rule: PostProcess
     """The tuned selection."""
     recall: dict = field(default_factory=dict)
-    """Notebook 04's recall settings (``top_k``, ``tfidf``, ``neighbours``, ``neighbours_vote``,
-    ``link_counts``, ``max_length``): the candidates stage 2 was trained on."""
+    """Notebook 04's recall settings (``top_k``, ``tfidf``, ``max_length``, ``zero_shot``): the
+    candidates stage 2 was trained on."""
     zero_shot: str | None = None
     """The zero-shot model fused as a third source, if notebook 04 fused one."""
     retriever_text: TextConfig = field(default_factory=TextConfig)
@@ -63,6 +68,11 @@ class Pipeline:
         cross-encoder runs in int8 on a CPU (:func:`utils.models.for_inference`)."""
         model, config, rule = reranker.load(reranker_dir, int8=int8)
         settings = reranker.settings(reranker_dir).get("recall", {})
+        removed = {name: settings[name] for name in REMOVED_RECALL if settings.get(name)}
+        if removed:
+            raise ValueError(f"{reranker_dir}: its stage 2 was trained on candidates with {removed}, options "
+                             "this version no longer has (docs/history.md); rerun notebooks 04-05, or "
+                             "use the code it came from")
         return cls(str(retriever_dir), model, config, rule, settings,
                    retriever.zero_shot_model(settings.get("zero_shot"), retriever_dir, work),
                    retriever.text_config(retriever_dir),
@@ -94,8 +104,7 @@ class Pipeline:
                  f"{self.zero_shot or 'off'}" if self.new_channel else
                  "no new-channel pipeline saved: every topic takes the in-channel one")
         return (f"post-processing: {self.rule}\nrecall: top {self.top_k}, TF-IDF "
-                f"{settings.get('tfidf', True)}, second degree "
-                f"{settings.get('neighbours', 0)} neighbours, max length {self.max_length}\n{fresh}\n"
+                f"{settings.get('tfidf', True)}, max length {self.max_length}\n{fresh}\n"
                 f"texts: {self.retriever_text}" + ("" if self.reranker_text == self.retriever_text
                                                    else f"\nreranker texts: {self.reranker_text}"))
 
@@ -177,11 +186,8 @@ def _in_channel(data, requested, pipeline, topics, content, rerank_topics, reran
     queries = topics.set_index("id").loc[requested].reset_index()
     known = topics[topics["id"].isin(known_ids)]
     fused, _ = recall(queries, content, {"main": pipeline.retriever}, k=top_k,
-                      tfidf=settings.get("tfidf", True), neighbours=settings.get("neighbours", 0),
-                      known={"main": known}, links=data.links, max_length=pipeline.max_length,
-                      topic_table=data.topics, with_link_counts=bool(settings.get("link_counts")),
-                      neighbours_vote=settings.get("neighbours_vote", False),
-                      batch_size=batch_size, query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
+                      tfidf=settings.get("tfidf", True), known={"main": known}, links=data.links,
+                      max_length=pipeline.max_length, topic_table=data.topics, batch_size=batch_size, query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
     rerank_top_k = rerank_top_k or getattr(pipeline.config, "rerank_top_k", None)  # as 05 validated
     fused = reranker.to_rerank(fused, pipeline.rule, rerank_top_k, pipeline.stage2)
     reranked = len(fused) if pipeline.rule.needs_score else 0

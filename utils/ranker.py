@@ -46,12 +46,11 @@ MODEL_FILE = "ranker.pkl"
 """The fitted estimator (pickle: load only folders you trust, as with any pickle)."""
 
 SCORES = ["rank", "votes", "mean_score", "tfidf_rank", "tfidf_score", "retriever_rank",
-          "retriever_score", "zero_shot_rank", "zero_shot_score", "neighbours_rank",
-          "neighbours_score", "title_links", "text_links", "parent_links"]
+          "retriever_score"]
 """Recall's columns (notebook 04, ``candidates.recall``): a source that did not find the pair
 leaves its columns missing, which the trees take as missing values; a column missing on every
 training candidate (a source that did not run, such as TF-IDF off) is left out of the ranker."""
-FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "zero_shot_gap", "mean_gap", "candidates",
+FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap", "candidates",
             "hub", "item_gap", "kind", "has_description", "level", "topic_has_description",
             "retriever_best", "retriever_worst", "tfidf_best", "category", "starts_same",
             "same_chapter"]
@@ -63,15 +62,11 @@ GROUPS = {
     "category": ("category",),
     "titles": ("starts_same", "same_chapter"),
     "frame": ("hub", "item_gap"),
-    "zero-shot": ("zero_shot_rank", "zero_shot_score", "zero_shot_gap"),
     "fine-tuned scores": ("retriever_rank", "retriever_score", "retriever_gap", "retriever_ratio",
                           "retriever_best", "retriever_worst"),
-    "second degree": ("neighbours_rank", "neighbours_score"),
-    "link counts": ("title_links", "text_links"),
-    "sibling counts": ("parent_links",),
 }
-"""Named groups of :data:`FEATURES`, for ``RankerConfig(drop=GROUPS[...])`` and their
-measurement (``bench/ranker_variants.py``)."""
+"""Named groups of :data:`FEATURES`, for ``RankerConfig(drop=GROUPS[...])`` (their measurement:
+docs/history.md)."""
 CHAPTER = r"^\s*(\d+)[.:)\s-]"
 """A title's leading number (``3: Fractions``, ``3.2 Decimals``): its chapter."""
 
@@ -92,11 +87,6 @@ class RankerConfig:
     min_samples_leaf: int = 100
     l2_regularization: float = 1.0
     seed: int = 42
-    calibrate: bool = False
-    """Calibrate the probabilities across curricula: isotonic regression on out-of-fold
-    predictions of the training candidates, the folds grouped by channel (scikit-learn's
-    ``CalibratedClassifierCV``), so that a probability means the same on a channel the ranker
-    never saw (the order within a topic does not change)."""
     drop: tuple[str, ...] = ()
     """Features of :data:`FEATURES` left out, e.g. ``GROUPS["frame"]`` (``("hub", "item_gap")``):
     a ranker whose scores do not depend on the frame of topics scored together (see the
@@ -127,12 +117,10 @@ def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     each topic), with ``data`` (:class:`~utils.data.LECRData`) for the items and topics."""
     found = candidates.reindex(columns=SCORES).astype("float64")
     by_topic = candidates.groupby("topic_id")
-    best = {c: by_topic[c].transform("max") for c in ("retriever_score", "tfidf_score", "zero_shot_score",
-                                                      "mean_score") if c in candidates}
+    best = {c: by_topic[c].transform("max") for c in ("retriever_score", "tfidf_score", "mean_score") if c in candidates}
     found["retriever_gap"] = found["retriever_score"] - best.get("retriever_score", np.nan)
     found["retriever_ratio"] = found["retriever_score"] / best.get("retriever_score", np.nan)
     found["tfidf_gap"] = found["tfidf_score"] - best.get("tfidf_score", np.nan)
-    found["zero_shot_gap"] = found["zero_shot_score"] - best.get("zero_shot_score", np.nan)
     found["mean_gap"] = found["mean_score"] - best.get("mean_score", np.nan)
     found["candidates"] = by_topic["content_id"].transform("size")
     topics = data.topics.set_index("id")
@@ -191,9 +179,6 @@ class FeatureRanker:
         found = features(candidates, data)
         config = _without_empty(config, found)
         estimator = _estimator(config)
-        if config.calibrate:
-            estimator = _calibrated(estimator, candidates["topic_id"].map(
-                data.topics.set_index("id")["channel"]).to_numpy())
         estimator.fit(found[config.columns], labels)
         return cls(estimator, config)
 
@@ -273,23 +258,6 @@ def out_of_fold(candidates: pd.DataFrame, data, config: RankerConfig = RankerCon
                                     groups=groups, cv=GroupKFold(n_splits=n),
                                     method="predict_proba")[:, 1]
     return candidates.assign(score=probability.astype("float32"))
-
-
-def _calibrated(estimator, channels: np.ndarray, folds: int = 5):
-    """``estimator`` wrapped to calibrate its probabilities on out-of-fold predictions, the
-    folds grouped by ``channels`` (one per training row)."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import GroupKFold
-
-    n = min(folds, len(set(channels)))
-    if n < 2:
-        log.warning("feature ranker: one training channel, no calibration across channels")
-        return estimator
-    splits = list(GroupKFold(n_splits=n).split(channels, groups=channels))
-    # a fold's training part may lack a feature entirely (no channel of it has title
-    # prefixes, say): the trees' binning fails on an all-NaN column, so NaN reads as lowest
-    estimator = make_pipeline(FunctionTransformer(_missing_as_lowest), estimator)
-    return CalibratedClassifierCV(estimator, method="isotonic", cv=splits, ensemble=False)
 
 
 def _missing_as_lowest(frame: pd.DataFrame) -> pd.DataFrame:
