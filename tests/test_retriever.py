@@ -75,17 +75,6 @@ def test_mined_negatives_are_never_known_positives(setup):
         assert {language[c] for c in row.negative_ids} == {row.language}
 
 
-@pytest.mark.parametrize("options", [{"mini_batch_size": 4}, {"symmetric": True}])
-def test_train_with_the_cached_or_symmetric_loss(setup, tmp_path, options):
-    data, *_, pairs = setup
-    model = models.load_bi_encoder(retriever.base_model_path(), max_length=24)
-    before = next(model.parameters()).detach().clone()
-    config = retriever.RetrieverConfig(batch_size=8, max_length=24, **options)
-    history = retriever.train(model, pairs.head(48), data.links, config, 1, tmp_path)
-    assert len(history) and history["loss"].notna().all()
-    assert not next(model.parameters()).detach().equal(before)
-
-
 def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
     data, topics, content, train, valid, pairs = setup
     config = retriever.RetrieverConfig(max_length=16, epochs=0.2, batch_size=8, rounds=1)
@@ -119,42 +108,13 @@ def test_fit_saves_each_round_and_resumes_from_it(setup, tmp_path):
         retriever.text_config(tmp_path / "round1", tmp_path / "oof1" / "round1")
 
 
-def test_merge_with_base_mixes_each_weight():
-    base = models.load_bi_encoder(retriever.base_model_path(), max_length=16)
-    tuned = models.load_bi_encoder(retriever.base_model_path(), max_length=16)
-    with torch.no_grad():
-        for parameter in tuned.parameters():
-            parameter.add_(1.0)
-    start = {k: v.clone() for k, v in base.state_dict().items()}
-    retriever.merge_with_base(tuned, base, 0.25)
-    for name, value in tuned.state_dict().items():
-        expected = start[name] + 0.25 if value.is_floating_point() and "position_ids" not in name else start[name]
-        torch.testing.assert_close(value, expected)
-    assert all(v.equal(start[k]) for k, v in base.state_dict().items())  # the base is left as it was
-    retriever.merge_with_base(tuned, base, 0.0)
-    assert all(v.equal(start[k]) for k, v in tuned.state_dict().items())
-    with pytest.raises(ValueError, match="outside"):
-        retriever.merge_with_base(tuned, base, 1.5)
-
-    class Other:  # a base of another architecture
-        def state_dict(self):
-            return {k: v for k, v in start.items() if "pooler" not in k}
-    with pytest.raises(ValueError, match="another architecture"):
-        retriever.merge_with_base(tuned, Other(), 0.5)
-
-
-def test_fit_can_validate_the_last_round_only(setup, tmp_path, monkeypatch):
+def test_fit_can_validate_the_last_round_only(setup, tmp_path):
     """Notebook 03's VALIDATE = "last": the round 04 recalls with is validated, no other; with
-    INT8 (the CPU mode), round 2's negatives are mined by an int8 copy of round 1. With MERGE,
-    the last round alone is merged with the base model, before it is reported and saved."""
+    INT8 (the CPU mode), round 2's negatives are mined by an int8 copy of round 1."""
     data, topics, content, train, valid, pairs = setup
     config = retriever.RetrieverConfig(max_length=16, epochs=0.1, negative_epochs=0.1, batch_size=8,
                                        rounds=2, top_n=10)
-    seen, merged = [], []
-    real_merge = retriever.merge_with_base
-    monkeypatch.setattr(retriever, "merge_with_base",
-                        lambda model, base, weight: merged.append(weight) or real_merge(model, base, weight))
-    reported = {}
+    seen, reported = [], {}
 
     def report(model, folder):
         seen.append(folder)
@@ -163,23 +123,17 @@ def test_fit_can_validate_the_last_round_only(setup, tmp_path, monkeypatch):
 
     pool = retriever.negative_pool(content, data.links, valid)
     _, reports = retriever.fit(retriever.base_model_path(), pairs.head(96), pool, data.links, config,
-                               tmp_path, holdout=[0], report_last_only=True, report=report, int8=True,
-                               merge=0.5)
+                               tmp_path, holdout=[0], report_last_only=True, report=report, int8=True)
     assert seen == [tmp_path / "round2"] and list(reports) == ["round 2"]
     fits = [json.loads((tmp_path / f"round{r}" / retriever.FIT_FILE).read_text()) for r in (1, 2)]
     assert "mining" not in fits[0] and fits[1]["mining"] == "int8"
-    assert merged == [0.5] and "merge" not in fits[0] and fits[1]["merge"] == 0.5
     saved = models.load_bi_encoder(tmp_path / "round2", 16).state_dict()
-    assert all(v.equal(reported[k]) for k, v in saved.items())  # reported and saved: the merged model
+    assert all(v.equal(reported[k]) for k, v in saved.items())  # the model reported is the one saved
     weights = next((tmp_path / "round2").glob("*.safetensors"))
     saved_at = weights.stat().st_mtime_ns
     retriever.fit(retriever.base_model_path(), pairs.head(96), pool, data.links, config, tmp_path,
-                  holdout=[0], resume=True, int8=True, merge=0.5)
-    assert weights.stat().st_mtime_ns == saved_at and merged == [0.5]  # the same merge: reused
-    with pytest.raises(ValueError, match="outside"):  # refused before training, not after
-        retriever.fit(retriever.base_model_path(), pairs.head(96), pool, data.links, config, tmp_path / "bad",
-                      holdout=[0], merge=1.5)
-    assert not (tmp_path / "bad").exists()
+                  holdout=[0], resume=True, int8=True)
+    assert weights.stat().st_mtime_ns == saved_at  # the same settings: reused
     with pytest.raises(ValueError, match="no batch of two or more training pairs"):  # not the Trainer's error
         retriever.train(models.load_bi_encoder(retriever.base_model_path(), 16), pairs.head(1), data.links,
                         config, 1, tmp_path / "one")

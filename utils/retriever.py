@@ -7,10 +7,9 @@
   many-to-many);
 - ``mine_negatives``: sentence-transformers' ``mine_hard_negatives`` run per language on the
   previous round's model, from its top-N, never a known positive;
-- ``train``: ``SentenceTransformerTrainer`` with ``MultipleNegativesRankingLoss`` (the cached
-  variant when ``mini_batch_size`` is set), bf16/fp16 on a GPU;
+- ``train``: ``SentenceTransformerTrainer`` with ``MultipleNegativesRankingLoss``, bf16/fp16
+  on a GPU;
 - ``fit``: every round of one retriever (train, save, report), resumable from saved rounds;
-  ``merge_with_base`` optionally mixes the last round's weights with the base model's;
 - ``evaluate``: recall@K of same-language search on the validation topics;
   ``validation_report`` runs it after each round and keeps the content embeddings it
   computed in the round's folder, where ``content_cache`` finds them for notebook 04;
@@ -107,10 +106,6 @@ class RetrieverConfig:
     warmup_ratio: float = 0.1
     scale: float = 20.0
     """Inverse temperature of the contrastive loss (similarity x scale)."""
-    symmetric: bool = False
-    """Also rank topics for each content (InfoNCE both ways)."""
-    mini_batch_size: int = 0
-    """> 0: CachedMultipleNegativesRankingLoss with this mini-batch (batches beyond memory)."""
     rounds: int = 2
     top_n: int = 50
     """Mine negatives from the round model's top-N of the topic's language."""
@@ -322,8 +317,7 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
     """
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from sentence_transformers.sentence_transformer.losses import (
-        CachedMultipleNegativesRankingLoss, MultipleNegativesRankingLoss)
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     text_columns = ["anchor", "positive"] + [c for c in pairs if c.startswith("negative_")
                                              and c != "negative_ids"]
@@ -334,13 +328,7 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
                          f"{' with mined negatives' if 'negative_1' in pairs else ''}): this retriever "
                          "holds out too much (OOF_GROUPS) or samples too few pairs (MAX_PAIRS), or too "
                          "few negatives were mined (TOP_N)")
-    directions = ("query_to_doc", "doc_to_query") if config.symmetric else ("query_to_doc",)
-    if config.mini_batch_size:
-        loss = CachedMultipleNegativesRankingLoss(model, scale=config.scale,
-                                                  mini_batch_size=config.mini_batch_size,
-                                                  directions=directions)
-    else:
-        loss = MultipleNegativesRankingLoss(model, scale=config.scale, directions=directions)
+    loss = MultipleNegativesRankingLoss(model, scale=config.scale)
     return trainer.train(SentenceTransformerTrainer, SentenceTransformerTrainingArguments, model,
                          dataset, loss, config, epochs, out_dir, log_points=10, processes=processes,
                          batch_sampler=partial(LanguageBatchSampler, rows=rows))
@@ -405,8 +393,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
         config: RetrieverConfig, out_dir, holdout: Holdout | list[int], rounds: int | None = None,
         report: Callable[[SentenceTransformer], pd.Series] | None = None,
         resume: bool = False, text: TextConfig = TextConfig(), processes: int = 1,
-        report_last_only: bool = False, int8: bool = False, merge: float = 1.0,
-        timer=None) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+        report_last_only: bool = False, int8: bool = False, timer=None) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Train rounds 1..``rounds`` from ``base_model``, saving round r in ``out_dir/round{r}``.
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
@@ -420,17 +407,11 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     it. ``processes`` > 1 trains each round data-parallel (:mod:`utils.trainer`; recorded in
     ``fit.json``, since a step then sees that many batches). ``int8``: on a CPU, mine each
     round's negatives with an int8 copy of the round before (:func:`~utils.models.int8`,
-    recorded in ``fit.json``): mining embeds the whole content pool. ``merge`` < 1: the last
-    round is saved (and reported) as ``merge`` x its weights + (1 - merge) x ``base_model``'s
-    (:func:`merge_with_base`, recorded in its ``fit.json``); the rounds before, and the
-    negatives mined from them, are the fine-tuned models'. ``timer`` (a
+    recorded in ``fit.json``): mining embeds the whole content pool. ``timer`` (a
     :class:`~utils.profiling.StageTimer`) times each round's mining, training and report,
     named ``"{out_dir's name} round r: ..."``. Returns the loss
     history of every round and ``{"round r": report}``.
     """
-    if not 0.0 <= merge <= 1.0:  # before any training, not after it
-        raise ValueError(f"merge = {merge} is outside [0, 1] (notebook 03's MERGE; 1: the fine-tuned "
-                         "model as trained)")
     out_dir = Path(out_dir)
     rounds = rounds or config.rounds
     holdout = holdout if isinstance(holdout, Holdout) else Holdout(holdout)
@@ -445,11 +426,8 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
         stamp["round"] = round_
         mine_int8 = int8 and round_ > 1 and model.device.type == "cpu"
         stamp.pop("mining", None)
-        stamp.pop("merge", None)
         if mine_int8:
             stamp["mining"] = "int8"
-        if merge < 1 and round_ == rounds:
-            stamp["merge"] = merge
         if resume and not trained_one and (folder / FIT_FILE).is_file() and _same_fit(
                 json.loads((folder / FIT_FILE).read_text()), stamp):
             log.info("%s: reusing the saved round (same settings)", folder)
@@ -469,8 +447,6 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
             with stage(timer, f"{out_dir.name} round {round_}: train", items=len(train_pairs)):
                 history.append(train(model, train_pairs, links, config, epochs, folder, processes)
                                .assign(round=round_))
-            if "merge" in stamp:
-                merge_with_base(model, load_bi_encoder(base_model, config.max_length), merge)
             trained_one = True
             model.save(str(folder))
             history[-1].to_csv(folder / HISTORY_FILE, index=False)
@@ -482,28 +458,6 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
     history = pd.concat(history, ignore_index=True) if history else pd.DataFrame(
         columns=["step", "epoch", "loss", "learning_rate", "round"])
     return history, reports
-
-
-def merge_with_base(model: SentenceTransformer, base: SentenceTransformer,
-                    weight: float) -> SentenceTransformer:
-    """``model`` with its weights replaced, in place, by ``weight`` x its own + (1 - weight) x
-    ``base``'s, the model it was fine-tuned from: a weight-space ensemble (WiSE-FT, Wortsman
-    et al. 2022, "Robust fine-tuning of zero-shot models"). Fine-tuning on some curricula
-    makes the retriever rank a new curriculum's content worse than the base model does; the
-    merge keeps part of the base model's generality at no cost at inference. It lifted the
-    retriever's recall on a held-out channel, not the feature ranker's F2 (docs/RESULTS.md,
-    "Merging the retriever with the base model")."""
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"merge weight {weight} is outside [0, 1] (1: the fine-tuned model as trained)")
-    tuned, start = model.state_dict(), base.state_dict()
-    mismatched = sorted(k for k, v in tuned.items() if k not in start or start[k].shape != v.shape)
-    if mismatched:
-        raise ValueError(f"cannot merge with a base model of another architecture: it lacks or "
-                         f"shapes differently {mismatched[:3]}; pass the model the retriever was "
-                         "fine-tuned from (notebook 03's BASE_MODEL)")
-    model.load_state_dict({k: torch.lerp(start[k].to(v), v, weight) if v.is_floating_point() else v
-                           for k, v in tuned.items()})
-    return model
 
 
 def _same_fit(saved: dict, stamp: dict) -> bool:
