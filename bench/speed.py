@@ -284,8 +284,7 @@ def measure(argv=None) -> None:
         pairs = (pd.DataFrame({"topic_id": requested}).merge(
             pd.DataFrame({"content_id": data.content["id"]}).sample(8, random_state=0), how="cross")
             .assign(rank=1).head(args.baseline_items))
-        first_texts, second_texts = reranker.pair_texts(pairs, topics_text, content_by_id,
-                                                        config.rank_in_text)
+        first_texts, second_texts = reranker.pair_texts(pairs, topics_text, content_by_id)
         encoders["cross-encoder (reranker.score)"] = (
             len(pairs), lambda: reranker.score(stage2, pairs, topics_text, content_by_id, config),
             lambda: raw_forward(stage2.model, stage2.tokenizer, list(zip(first_texts, second_texts)),

@@ -55,7 +55,6 @@ def test_training_topics_exclude_validation_and_in_fold(candidates):
     assert reranker.training_topics(candidates, FOLDS, 0) == {"s", "r", "q", "a", "b", "c", "d"}
     in_fold = candidates.assign(in_fold=candidates["topic_id"].isin(["a", "s"]))
     assert reranker.training_topics(in_fold, FOLDS, 0) == {"r", "q", "b", "c", "d"}
-    assert reranker.training_topics(in_fold, FOLDS, 0, in_fold_too=True) == {"r", "q", "a", "b", "c", "d"}
     topics = pd.DataFrame({"id": FOLDS["topic_id"], "category": ["source"] * 3 + ["aligned"] * 6})
     assert reranker.training_topics(candidates, FOLDS, 0, categories=["aligned"], topics=topics) == {
         "a", "b", "c", "d"}
@@ -67,17 +66,15 @@ def test_training_topics_exclude_validation_and_in_fold(candidates):
 
 def test_training_pairs_top_k_missed_links_and_negative_sampling(candidates):
     links = pd.DataFrame({"topic_id": ["a", "a", "a", "v1"], "content_id": ["a-1", "a-4", "a-x", "v1-1"]})
-    config = reranker.RerankerConfig(train_top_k=3)
+    config = reranker.RerankerConfig(train_top_k=3, negatives_per_positive=None, max_pairs=None)
     pairs = reranker.training_pairs(candidates, links, {"a", "b"}, config)
-    assert set(pairs["topic_id"]) == {"a", "b"} and pairs["rank"].max() == 3 and len(pairs) == 6
-    missed = reranker.training_pairs(candidates, links, {"a"}, reranker.RerankerConfig(
-        train_top_k=3, add_missed=True))
-    added = missed[missed["rank"] > 3]  # a-4 ranked below the top 3, a-x never recalled
+    assert set(pairs["topic_id"]) == {"a", "b"} and len(pairs) == 8
+    added = pairs[pairs["rank"] > 3]  # a-4 ranked below the top 3, a-x never recalled: both added
     assert set(added["content_id"]) == {"a-4", "a-x"} and (added["rank"] == 4).all()
-    assert (added["label"] == 1).all() and len(missed) == 5
+    assert (added["label"] == 1).all() and len(pairs[pairs["topic_id"] == "a"]) == 5
     sampled = reranker.training_pairs(candidates, links, {"a", "b", "c", "d"}, reranker.RerankerConfig(
-        train_top_k=5, negatives_per_positive=1))
-    assert (sampled["label"] == 1).sum() == 8 and (sampled["label"] == 0).sum() == 8
+        train_top_k=5, negatives_per_positive=1, max_pairs=None))
+    assert (sampled["label"] == 1).sum() == 9 and (sampled["label"] == 0).sum() == 9
     capped = reranker.training_pairs(candidates, links, {"a", "b", "c", "d"}, reranker.RerankerConfig(
         train_top_k=5, negatives_per_positive=1, max_pairs=5))
     assert len(capped) == 5 and set(zip(capped["topic_id"], capped["content_id"])) <= set(
@@ -88,7 +85,6 @@ def test_rank_is_written_in_front_of_the_candidate_text():
     rows = pd.DataFrame({"topic_id": ["t"], "content_id": ["c"], "rank": [3]})
     topic, content = pd.Series({"t": "Fractions"}), pd.Series({"c": "video | Adding fractions"})
     assert reranker.pair_texts(rows, topic, content) == (["Fractions"], ["rank 3 | video | Adding fractions"])
-    assert reranker.pair_texts(rows, topic, content, rank_in_text=False)[1] == ["video | Adding fractions"]
 
 
 def test_training_needs_both_labels():

@@ -4,13 +4,12 @@
   always-training (fold -1), and recalled by a retriever that never trained on them (an
   out-of-fold retriever of notebook 03), since a retriever's own training topics have their
   true links at the top and a reranker trained on them leans on the rank;
-- ``training_pairs``: their top candidates labelled by the known links (optionally plus the
-  links recall missed), negatives optionally subsampled;
+- ``training_pairs``: their top candidates labelled by the known links, plus the links recall
+  missed, negatives subsampled;
 - ``pair_texts``: (topic text, candidate text) with the candidate's recall rank written in
   front of the candidate, as the method does;
 - ``train``: sentence-transformers' ``CrossEncoderTrainer`` with ``BinaryCrossEntropyLoss``
-  (one logit, sigmoid; class imbalance is left to the tuned threshold, with ``pos_weight``
-  as an option), bf16/fp16 on a GPU;
+  (one logit, sigmoid; class imbalance is left to the tuned threshold), bf16/fp16 on a GPU;
 - ``score``: the probability of every candidate; ``save``/``load``: the model folder with
   its settings (``reranker.json``) and tuned post-processing (``postprocess.json``) beside it,
   so the submission rebuilds exactly the validated inputs and selection.
@@ -30,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from sentence_transformers.cross_encoder import CrossEncoder
 
 from . import paths, trainer, versions
@@ -51,30 +49,25 @@ SELECTED_FILE = paths.SELECTED_FILE
 
 @dataclass
 class RerankerConfig:
-    """Settings of one reranker; defaults: a small CPU run of MiniLM."""
+    """Settings of one reranker; defaults: notebook 05's, a CPU-sized run of MiniLM."""
 
-    max_length: int = 128
+    max_length: int = 96
     """Tokens per (topic, candidate) pair; the topic text is cut first when too long."""
     epochs: float = 1.0
-    batch_size: int = 32
-    learning_rate: float = 3e-5
+    batch_size: int = 16
+    learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
     train_top_k: int = 20
     """Candidates per training topic (the fused list's best)."""
     rerank_top_k: int | None = None
     """Score only the fused list's best R of each topic (the CPU mode at LECR scale), in
     validation and, unless told otherwise, in notebook 06; None: every candidate."""
-    add_missed: bool = False
-    """Also train on the true links recall missed (written with rank ``train_top_k + 1``)."""
-    negatives_per_positive: float | None = None
-    """Subsample negatives to at most this many per positive; None: keep them all."""
-    max_pairs: int | None = None
+    negatives_per_positive: float | None = 2.0
+    """Subsample negatives to at most this many per positive (keeping all, 1:13 on mini-LECR,
+    left the model at the base rate); None: keep them all."""
+    max_pairs: int | None = 5_000
     """Train on at most this many pairs (a random subset, after the negatives' subsampling):
     stage 2 may learn from thousands of topics, which a CPU cannot read all of; None: all."""
-    pos_weight: float | None = None
-    """Weight of positives in the loss; None: 1 (the threshold handles the imbalance)."""
-    rank_in_text: bool = True
-    """Write the candidate's fused recall rank in front of its text."""
     seed: int = 42
     """The fresh head's initial weights, the trainer's and the sampling of pairs: a rerun
     trains the same model."""
@@ -94,16 +87,13 @@ class RerankerConfig:
 # -- training data ---------------------------------------------------------------------------
 
 def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: int,
-                    in_fold_too: bool = False, categories=None, topics: pd.DataFrame | None = None
-                    ) -> set[str]:
+                    categories=None, topics: pd.DataFrame | None = None) -> set[str]:
     """Topics whose candidates may train stage 2 (see the module doc): not validated, and
     recalled by a retriever that never trained on them (training-only topics too, when an
     out-of-fold retriever left their group out: notebook 03).
 
     ``candidates`` carries ``retriever`` (which retriever recalled the topic) and ``in_fold``
-    (whether that retriever trained on it), as notebook 04 writes them. ``in_fold_too`` also
-    admits split topics recalled by a retriever that trained on them (no out-of-fold
-    retriever). ``categories`` (with ``topics``, the topics table) keeps only topics of those
+    (whether that retriever trained on it), as notebook 04 writes them. ``categories`` (with ``topics``, the topics table) keeps only topics of those
     categories, e.g. ``["aligned", "supplemental"]`` without the ``source`` trees, or
     ``"split"``: those of the categories the folds split (the validated ones).
     """
@@ -112,7 +102,7 @@ def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: i
     topic_fold = pd.Series(per_topic.index.map(fold), index=per_topic.index)
     in_fold = per_topic.to_numpy(dtype=bool)
     keep = (topic_fold != valid_fold).to_numpy() & topic_fold.notna().to_numpy()
-    keep &= ~in_fold | (in_fold_too & (topic_fold != TRAIN_ONLY).to_numpy())
+    keep &= ~in_fold
     if categories is not None:
         if topics is None:
             raise ValueError("training_topics: pass topics= (the topics table) with categories=")
@@ -125,15 +115,15 @@ def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: i
 
 def training_pairs(candidates: pd.DataFrame, links: pd.DataFrame, topics: set[str],
                    config: RerankerConfig) -> pd.DataFrame:
-    """``topic_id, content_id, rank, label`` rows for the reranker from ``topics`` only."""
+    """``topic_id, content_id, rank, label`` rows for the reranker from ``topics`` only: their
+    best ``train_top_k`` candidates and the true links recall missed (written with rank
+    ``train_top_k + 1``)."""
     rows = candidates.loc[candidates["topic_id"].isin(topics) & (candidates["rank"] <= config.train_top_k),
                           ["topic_id", "content_id", "rank", "label"]]
-    if config.add_missed:
-        known = links[links["topic_id"].isin(topics)]
-        recalled = pd.MultiIndex.from_frame(rows[["topic_id", "content_id"]])
-        missed = known[~pd.MultiIndex.from_frame(known[["topic_id", "content_id"]]).isin(recalled)]
-        rows = pd.concat([rows, missed.assign(rank=config.train_top_k + 1, label=1)],
-                         ignore_index=True)
+    known = links[links["topic_id"].isin(topics)]
+    recalled = pd.MultiIndex.from_frame(rows[["topic_id", "content_id"]])
+    missed = known[~pd.MultiIndex.from_frame(known[["topic_id", "content_id"]]).isin(recalled)]
+    rows = pd.concat([rows, missed.assign(rank=config.train_top_k + 1, label=1)], ignore_index=True)
     if config.negatives_per_positive is not None:
         positives = rows[rows["label"] == 1]
         negatives = rows[rows["label"] == 0]
@@ -147,13 +137,12 @@ def training_pairs(candidates: pd.DataFrame, links: pd.DataFrame, topics: set[st
     return rows.reset_index(drop=True).astype({"rank": "int64", "label": "int8"})
 
 
-def pair_texts(rows: pd.DataFrame, topic_text: pd.Series, content_text: pd.Series,
-               rank_in_text: bool = True) -> tuple[list[str], list[str]]:
-    """(topic texts, candidate texts) for ``rows`` (``topic_id, content_id, rank``)."""
+def pair_texts(rows: pd.DataFrame, topic_text: pd.Series, content_text: pd.Series
+               ) -> tuple[list[str], list[str]]:
+    """(topic texts, candidate texts) for ``rows`` (``topic_id, content_id, rank``), the
+    candidate's fused recall rank written in front of its text."""
     queries = rows["topic_id"].map(topic_text).fillna("")
-    documents = rows["content_id"].map(content_text).fillna("")
-    if rank_in_text:
-        documents = "rank " + rows["rank"].astype(int).astype(str) + " | " + documents
+    documents = "rank " + rows["rank"].astype(int).astype(str) + " | " + rows["content_id"].map(content_text).fillna("")
     return queries.tolist(), documents.tolist()
 
 
@@ -176,11 +165,10 @@ def train(model: CrossEncoder, pairs: pd.DataFrame, topic_text: pd.Series, conte
     out_dir = Path(out_dir)
     for stale in (SETTINGS_FILE, HISTORY_FILE):
         (out_dir / stale).unlink(missing_ok=True)
-    queries, documents = pair_texts(pairs, topic_text, content_text, config.rank_in_text)
+    queries, documents = pair_texts(pairs, topic_text, content_text)
     dataset = Dataset.from_dict({"query": queries, "document": documents,
                                  "label": pairs["label"].astype("float32").tolist()})
-    pos_weight = None if config.pos_weight is None else torch.tensor(float(config.pos_weight))
-    loss = BinaryCrossEntropyLoss(model, pos_weight=pos_weight)
+    loss = BinaryCrossEntropyLoss(model)
     history = trainer.train(CrossEncoderTrainer, CrossEncoderTrainingArguments, model, dataset,
                             loss, config, config.epochs, out_dir, log_points=20, processes=processes,
                             ddp_find_unused_parameters=False)  # every weight is used; True fails in DDP
@@ -217,7 +205,7 @@ def trained(folder, config: RerankerConfig, **details) -> tuple[CrossEncoder, pd
 def score(model: CrossEncoder, candidates: pd.DataFrame, topic_text: pd.Series,
           content_text: pd.Series, config: RerankerConfig) -> pd.DataFrame:
     """``candidates`` with ``score``: the reranker's probability that the pair is a link."""
-    queries, documents = pair_texts(candidates, topic_text, content_text, config.rank_in_text)
+    queries, documents = pair_texts(candidates, topic_text, content_text)
     if not queries:
         return candidates.assign(score=np.array([], dtype="float32"))
     probabilities = model.predict(list(zip(queries, documents)), batch_size=config.eval_batch_size,
