@@ -23,9 +23,7 @@ of sample:
   precision and recall of notebook 05 (rule and model chosen on other topics of the fold),
   with the in-sample F2 beside it to show the optimism;
 - the same pipelines with the rule chosen on the *other folds'* topics and scored on the
-  fold's (on a split by channel: a rule that must transfer to a curriculum it never saw): the
-  honest figure of notebook 05's ``RULE_FOLDS``, which chooses the submission's rule on every
-  fold's topics after a cross-validation;
+  fold's (on a split by channel: a rule that must transfer to a curriculum it never saw);
 - the honest F2 of each selection rule family.
 
 ``--keep DIR`` copies each finished fold's figures (its few result tables, no model, under a

@@ -22,8 +22,8 @@ topics: ``foldF/folds.csv``'s topics outside the fold; :func:`utils.candidates.c
   probability by a weighted geometric mean, or each score divided by the topic's best before
   the weighted mean (the weight chosen with the rule);
 - ``other folds at weight w``: the rule of the best mean F2 over the fold's part plus w times
-  that over the other folds' topics (w = 0: the default; notebook 05's ``RULE_FOLDS`` weighs
-  every topic the same), and ``other folds, w chosen on them``: w itself chosen on the other
+  that over the other folds' topics (w = 0: notebook 05's choice; w = 1 weighs every
+  topic the same), and ``other folds, w chosen on them``: w itself chosen on the other
   folds, their pools without the fold scored (nested), so that the figure is honest about w too.
 """
 

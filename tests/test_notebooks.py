@@ -64,7 +64,6 @@ TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RER
                  "RERANKER_BATCH_SIZE": 16,
                  "CPU_TOP_KS": [5],
                  "RULES": None,  # every family, not only the default relative threshold
-                 "RULE_TRAINING_TOPICS": "split",  # off by default
                  "MIN_KNOWN": 3}  # the tiny demo's channels: 5 to 11 linked topics, so that 06 runs both regimes
 TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 
@@ -227,9 +226,6 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     families = pd.read_csv(work / "reranker" / "rules.csv", index_col=0, header=[0, 1])
     assert {"threshold", "relative", "expected F2", "1st place", "top-k"} <= set(families.index)
     assert (work / "figures" / "reranker.png").is_file()
-    # RULE_TRAINING_TOPICS: the feature ranker's rule also chosen on training topics, recorded
-    recorded = json.loads((work / "reranker" / reranker.SELECTED_FILE).read_text())
-    assert recorded["rule_training_topics"] == "split"
 
 
 def test_submission_is_complete_and_valid(pipeline):
@@ -561,28 +557,6 @@ def test_quality_benchmark_reports_the_pipeline_folds(pipeline, tmp_path, capsys
     quality.main(["--work", str(tmp_path / "kept"), "--folds", "0", "--report-only"])
     kept = capsys.readouterr().out
     assert "| fusion |" in kept and "two stages: the selected reranker" in kept
-
-
-def test_reranker_notebook_also_chooses_the_rule_on_other_folds(pipeline, tiny_dir, tmp_path):
-    """05's RULE_FOLDS: another fold's run of 05 (here the pipeline's, fold 0) lends its
-    validation topics to every choice of the rule of fold 1's run."""
-    import shutil
-
-    from utils import reranker
-
-    work, _ = pipeline
-    other = tmp_path / "fold1"
-    other.mkdir()
-    for name in ("candidates.parquet", "candidates_new.parquet", "candidates.json", "folds.csv"):
-        shutil.copy(work / name, other)
-    (other / "retriever").symlink_to(work / "retriever")
-    run.run(data=str(tiny_dir), work=other, only=["05"], log=lambda *_: None,
-            params={**TINY, "VALID_FOLD": 1, "BACKBONES": [], "RULE_TRAINING_TOPICS": None,
-                    "RULE_FOLDS": [str(work)]})
-    printed = "".join("".join(o.get("text", "")) for o in outputs(other / "notebooks" / "05_reranker.ipynb"))
-    assert re.search(r"the rules are also chosen on \d+ topics of 1 other fold", printed)
-    recorded = json.loads((other / "reranker" / reranker.SELECTED_FILE).read_text())
-    assert recorded["rule_folds"] == [str(work)] and recorded["name"] == "features"
 
 
 def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, capsys):

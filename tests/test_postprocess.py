@@ -6,7 +6,7 @@ import pytest
 
 from utils.metrics import mean_f2
 from utils.postprocess import PostProcess
-from utils.tuning import (best_with, by_family, chosen_on, compare, crossfit, rule_table, stage1_tables,
+from utils.tuning import (by_family, compare, crossfit, rule_table, stage1_tables,
                           transfer, tune)
 
 SCORED = pd.DataFrame({
@@ -218,48 +218,6 @@ def test_a_blend_of_one_is_stage_1_alone_and_needs_no_reranker():
     assert PostProcess(0.5, blend=0.5).needs_score
 
 
-def test_a_rule_chosen_on_other_topics_and_crossfit_with_extra_topics():
-    scored, truth = _noisy()
-    table = rule_table(scored, truth, ["threshold"])
-    other_scored, other_truth = _noisy(seed=7)
-    source = rule_table(other_scored, other_truth, ["threshold"])
-    found = chosen_on(source, table)
-    expected = table.f2()[int(np.argmax(source.f2().mean(axis=1)))].mean()
-    assert found["f2"] == pytest.approx(expected) and found["family"] == "threshold"
-    with pytest.raises(ValueError, match="same grid"):
-        chosen_on(rule_table(other_scored, other_truth, ["top-k"]), table)
-    # extra topics join every choice: by hand for the first split
-    from sklearn.model_selection import RepeatedKFold
-
-    honest = crossfit({"m": table}, n_splits=4, n_repeats=2, extra={"m": source})
-    fit, held = next(RepeatedKFold(n_splits=4, n_repeats=2, random_state=0).split(np.arange(40)))
-    chosen = int(np.argmax(np.concatenate([table.f2()[:, fit], source.f2()], axis=1).mean(axis=1)))
-    assert np.allclose(honest.per_topic.loc[0].loc[table.topics[held], "f2"], table.f2()[chosen, held])
-    with pytest.raises(ValueError, match="grid differs"):
-        crossfit({"m": table}, extra={"m": rule_table(other_scored, other_truth, ["top-k"])})
-
-
-def test_a_rule_also_chosen_on_extra_topics_is_the_best_over_both():
-    def ranked(topics, links):
-        rows = [{"topic_id": t, "content_id": f"{t}-{i}", "score": 1.0 - 0.1 * i} for t in topics for i in range(5)]
-        return pd.DataFrame(rows), {t: " ".join(f"{t}-{i}" for i in range(links)) for t in topics}
-
-    table = rule_table(*ranked(["v1", "v2"], 1), ["top-k"])  # one link each: top 1 is perfect
-    extra = rule_table(*ranked([f"e{i}" for i in range(6)], 3), ["top-k"])  # three each: top 3
-    # over both: top 1 scores (2 * 1 + 6 * 5/13) / 8, top 3 (2 * 5/7 + 6 * 1) / 8, more
-    rule, f2 = best_with(table, extra)
-    assert rule.min_items == 3 and f2 == pytest.approx(5 / 7)  # its F2 on the table's topics
-    assert best_with(table)[0].min_items == 1
-    found = compare({"m": table}, extra={"m": extra}, n_splits=2, n_repeats=1)
-    assert found.loc["m", "rule"].min_items == 3 and found.loc["m", "in-sample f2"] == pytest.approx(5 / 7)
-    assert found.loc["m", "honest f2"] == pytest.approx(5 / 7)  # every choice sees the extra topics
-    assert compare({"m": table}, n_splits=2, n_repeats=1).loc["m", "rule"].min_items == 1
-    assert by_family({"m": table}, extra={"m": extra}, n_splits=2, n_repeats=1).loc[
-        "top-k", ("m", "in-sample")] == pytest.approx(5 / 7)
-    with pytest.raises(ValueError, match="same grid"):
-        best_with(table, rule_table(*ranked(["e1"], 3), ["threshold"]))
-
-
 def test_the_top_k_floor_reaches_topics_with_dozens_of_links():
     rows = [{"topic_id": t, "content_id": f"{t}-{i}", "score": 1.0 - 0.01 * i} for t in ("a", "b") for i in range(50)]
     truth = {t: " ".join(f"{t}-{i}" for i in range(30)) for t in ("a", "b")}  # the best 30 of 50
@@ -280,8 +238,7 @@ def test_joined_tables_choose_as_one_table_of_every_topic():
     both = joined([one, two])
     assert both.topics.tolist() == ["a1", "a2", "b1"] and both.truths.tolist() == [3, 3, 3]
     np.testing.assert_array_equal(both.f2(), np.concatenate([one.f2(), two.f2()], axis=1))
-    rule, f2 = best_with(table, both)  # top 3 (2 * 5/7 + 3) / 5 beats top 1 (2 + 3 * 5/13) / 5
-    assert rule.min_items == 3 and f2 == pytest.approx(5 / 7)
+    table.best()  # a table of its own topics still chooses on them alone
     with pytest.raises(ValueError, match="more than one table"):
         joined([one, one])
     with pytest.raises(ValueError, match="same grid"):

@@ -136,26 +136,3 @@ def test_a_ranker_without_the_frame_features_scores_each_topic_as_in_any_frame(r
     assert list(importances(loaded, candidates, data).index.sort_values()) == sorted(model.config.columns)
     with pytest.raises(ValueError, match="names no feature"):
         RankerConfig(drop=("hubs",))
-
-
-def test_out_of_fold_scores_each_topic_with_a_ranker_that_never_saw_its_group(recalled):
-    from sklearn.model_selection import GroupKFold
-
-    from utils.ranker import out_of_fold
-
-    candidates, data = recalled
-    config = RankerConfig(max_iter=5, min_samples_leaf=5)
-    found = out_of_fold(candidates, data, config, group_by="topic", n_splits=3)
-    assert found.drop(columns="score").equals(candidates) and found["score"].between(0, 1).all()
-    # the first split by hand: a ranker fitted on the other topics' candidates alone
-    fit, held = next(GroupKFold(n_splits=3).split(candidates, groups=candidates["topic_id"]))
-    alone = FeatureRanker.fit(candidates.iloc[fit], data, config)
-    everything = features(candidates, data)[alone.config.columns].fillna(
-        {c: -1e9 for c in alone.config.columns if c not in ("kind", "category")})
-    expected = alone.estimator.fit(everything.iloc[fit], candidates["label"].iloc[fit]).predict_proba(
-        everything.iloc[held])[:, 1]
-    assert np.allclose(found["score"].iloc[held], expected, atol=1e-6)
-    channels = out_of_fold(candidates, data, config)  # by channel, the default
-    assert channels["score"].between(0, 1).all()
-    with pytest.raises(ValueError, match="group_by"):
-        out_of_fold(candidates, data, config, group_by="language")

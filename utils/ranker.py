@@ -35,8 +35,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from .data import CATEGORIES, KINDS
 
@@ -229,40 +227,6 @@ def _estimator(config: RankerConfig) -> HistGradientBoostingClassifier:
         max_leaf_nodes=config.max_leaf_nodes, min_samples_leaf=config.min_samples_leaf,
         l2_regularization=config.l2_regularization, random_state=config.seed,
         categorical_features=[name in CATEGORICAL for name in config.columns], early_stopping=False)
-
-
-def out_of_fold(candidates: pd.DataFrame, data, config: RankerConfig = RankerConfig(),
-                group_by: str = "channel", n_splits: int = 5) -> pd.DataFrame:
-    """``candidates`` (labelled training candidates, as :meth:`FeatureRanker.fit` takes) with
-    ``score``: each pair's probability from a ranker trained without its topic's group
-    (``group_by``: ``"channel"`` or ``"topic"``; scikit-learn's ``cross_val_predict`` over a
-    ``GroupKFold``). Features are computed once over the whole frame, as ``fit`` computes
-    them. These scores let a selection rule be chosen on the training topics, which are
-    many and of many channels, rather than on the few validation topics it is scored on
-    (``utils.tuning.chosen_on``)."""
-    from sklearn.model_selection import GroupKFold, cross_val_predict
-
-    if group_by not in ("channel", "topic"):
-        raise ValueError(f"group_by is 'channel' or 'topic', not {group_by!r}")
-    groups = candidates["topic_id"]
-    if group_by == "channel":
-        groups = groups.map(data.topics.set_index("id")["channel"])
-    groups = groups.to_numpy()
-    n = min(n_splits, len(set(groups)))
-    if n < 2:
-        raise ValueError(f"out_of_fold needs candidates of 2 {group_by}s or more, got {n}")
-    found = features(candidates, data)
-    config = _without_empty(config, found)
-    estimator = make_pipeline(FunctionTransformer(_missing_as_lowest), _estimator(config))
-    probability = cross_val_predict(estimator, found[config.columns], candidates["label"],
-                                    groups=groups, cv=GroupKFold(n_splits=n),
-                                    method="predict_proba")[:, 1]
-    return candidates.assign(score=probability.astype("float32"))
-
-
-def _missing_as_lowest(frame: pd.DataFrame) -> pd.DataFrame:
-    """The numeric features' NaN as a value below every other (categories keep theirs)."""
-    return frame.fillna({name: -1e9 for name in frame.columns if name not in CATEGORICAL})
 
 
 def importances(ranker: FeatureRanker, candidates: pd.DataFrame, data, repeats: int = 3,

@@ -6,10 +6,8 @@
   candidates;
 - :func:`feature_ranker`: the feature ranker fitted on every candidate of the training
   topics, and its scores of the validation candidates;
-- :func:`training_rules`: the feature ranker's table of selection rules on training topics,
-  from out-of-fold scores, so that its rule is also chosen on them (``select``'s ``extra``);
-- :func:`other_folds`: the rule tables of other validation folds' topics, from their own run
-  of notebook 05, so that after a cross-validation the rule is chosen on every fold's topics;
+- :func:`fold_tables`: the rule tables of a validation fold's topics, from its own run of
+  notebook 05 (``bench/quality.py`` chooses rules on the other folds with them);
 - :func:`select`: each model's table of selection rules and the honest comparison
   (:func:`utils.tuning.compare`: the rule and the model chosen on other validation topics than
   those scored), beside stage 1 alone. Each model is saved with its own best rule, the best
@@ -34,7 +32,7 @@ from . import newchannel, paths, reranker, tuning
 from .models import for_inference, load_cross_encoder
 from .postprocess import PostProcess
 from .profiling import stage
-from .ranker import FeatureRanker, RankerConfig, out_of_fold
+from .ranker import FeatureRanker, RankerConfig
 from .reranker import RerankerConfig
 from .trainer import HISTORY_COLUMNS
 from .tuning import RuleTable
@@ -141,26 +139,6 @@ def feature_ranker(train_candidates: pd.DataFrame, valid: pd.DataFrame, data, co
                   pd.DataFrame(columns=HISTORY_COLUMNS), {**trained_on, "train_pairs": len(train_candidates)})
 
 
-def training_rules(train_candidates: pd.DataFrame, data, config: RankerConfig, topics, rules=None,
-                   blends=(0.0,), group_by: str = "channel") -> RuleTable | None:
-    """The feature ranker's rule table (``rules``' families at each blend) on ``topics``, some
-    of its training topics, from out-of-fold scores: each candidate of ``train_candidates``
-    scored by a ranker fitted as :func:`feature_ranker` fits it but without the candidate's
-    channel (``group_by="topic"``: without its topic; :func:`utils.ranker.out_of_fold`). Given
-    to :func:`select` as ``extra``, these topics join every choice of the feature ranker's
-    rule, as the validation topics of a new channel would see it. None, with a warning, where
-    ``topics`` is empty or the training topics span fewer than two channels."""
-    topics = set(topics)
-    channels = data.topics.loc[data.topics["id"].isin(set(train_candidates["topic_id"])), "channel"].nunique()
-    if not topics or (group_by == "channel" and channels < 2):
-        log.warning("feature ranker: the rule is chosen on the validation topics alone (%s)",
-                    "no training topic to choose it on" if not topics else "one training channel")
-        return None
-    scored = out_of_fold(train_candidates, data, config, group_by=group_by)
-    links = data.correlations[data.correlations["topic_id"].isin(topics)]
-    return tuning.rule_table(scored[scored["topic_id"].isin(topics)], links, rules, blends=blends)
-
-
 def fold_scores(folder) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What :func:`select` wrote in the working folder ``folder`` of a validation fold: its
     validation candidates with each stage-2 model's scores (``score:<model>`` columns) and
@@ -168,8 +146,8 @@ def fold_scores(folder) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = Path(folder) / "reranker"
     missing = [name for name in ("scored_valid.parquet", "valid_truth.csv") if not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder}: no {', '.join(missing)}; RULE_FOLDS names the working "
-                                "folders of other validation folds, each run through notebook 05")
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)}; run notebook 05 in this "
+                                "validation fold's working folder first")
     return pd.read_parquet(folder / "scored_valid.parquet"), pd.read_csv(folder / "valid_truth.csv", dtype=str)
 
 
@@ -177,10 +155,8 @@ def fold_tables(folder, rules=None, blends=(0.0,)) -> dict[str, RuleTable]:
     """The rule tables of another validation fold's topics, from what :func:`select` wrote in
     its working folder ``folder`` (``reranker/scored_valid.parquet``, ``valid_truth.csv``):
     stage 1's baselines and each stage-2 model it scored, each model's scores its own (trained
-    without that fold), with ``rules``' families at each weight of ``blends``. Given to
-    :func:`select` as ``extra`` (after a cross-validation, notebook 05's ``RULE_FOLDS``), the
-    fold's topics join every choice of the rule: the rule is then chosen on every fold's topics,
-    as ``bench/quality.py``'s report scores it when it chooses on the other folds."""
+    without that fold), with ``rules``' families at each weight of ``blends``:
+    ``bench/quality.py``'s report chooses each fold's rule on the other folds' tables."""
     scored, truth = fold_scores(folder)
     tables = tuning.stage1_tables(scored, truth, rules)
     for column in (c for c in scored.columns if c.startswith("score:")):
@@ -189,25 +165,8 @@ def fold_tables(folder, rules=None, blends=(0.0,)) -> dict[str, RuleTable]:
     return tables
 
 
-def other_folds(folders, rules=None, blends=(0.0,), exclude=()) -> dict[str, RuleTable]:
-    """:func:`fold_tables` of each of ``folders`` joined (:func:`utils.tuning.joined`), per
-    pipeline that all of them scored; ``exclude``: the topics validated here, which no other
-    fold may hold (a folder of this very fold, named by mistake)."""
-    found = [fold_tables(folder, rules, blends) for folder in folders]
-    if not found:
-        return {}
-    for folder, tables in zip(folders, found):
-        again = set(next(iter(tables.values())).topics) & set(exclude)
-        if again:
-            raise ValueError(f"{folder}: validates {len(again)} of this fold's topics (e.g. "
-                             f"{sorted(again)[:2]}); RULE_FOLDS names other validation folds' folders")
-    names = [name for name in found[0] if all(name in tables for tables in found)]
-    return {name: tuning.joined(tables[name] for tables in found) for name in names}
-
-
 def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work, rules=None,
-           blends=(0.0,), n_splits: int = 5, n_repeats: int = 5, cpu_top_ks=(),
-           extra: dict[str, RuleTable] | None = None, **details) -> Selection:
+           blends=(0.0,), n_splits: int = 5, n_repeats: int = 5, cpu_top_ks=(), **details) -> Selection:
     """Choose the model and rule of the best F2 on the validation topics, and report it honestly.
 
     Every rule of the families ``rules`` (None: all), with each weight of ``blends`` given to
@@ -218,30 +177,24 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
     ``WORK/reranker`` receives ``f2.csv`` (the comparison), ``rules.csv`` (the families),
     ``valid_truth.csv`` and ``scored_valid.parquet`` (every model's scores, for
     ``bench/quality.py``'s transfer view). ``cpu_top_ks``: also score the selected
-    cross-encoder when it reranks only the fused list's best R (notebook 06's CPU mode).
-    ``extra`` (``{model or stage-1 baseline: its rule table on other topics}``:
-    :func:`training_rules`, :func:`other_folds`): topics each choice of that pipeline's rule is
-    also made on, the saved rule included (:func:`utils.tuning.compare`)."""
+    cross-encoder when it reranks only the fused list's best R (notebook 06's CPU mode)."""
     honest = {"n_splits": n_splits, "n_repeats": n_repeats}
     by_name = {model.name: model for model in models}
     tables = {name: tuning.rule_table(model.scored, truth, rules, blends=blends) for name, model in by_name.items()}
-    def extra_of(names):  # the extra tables of these pipelines
-        return {name: table for name, table in (extra or {}).items() if name in names}
-
-    chosen = tuning.compare(tables, extra=extra_of(by_name), **honest)
+    chosen = tuning.compare(tables, **honest)
     best = chosen.loc["selected", "model"]
     for name, model in by_name.items():
         reranker.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
     reranker.select_for_submission(Path(work) / "reranker", best, by_name[best].folder.name,
                                    rules=rules, blends=blends, **details)
     baselines = tuning.stage1_tables(valid, truth, rules)
-    rows = [tuning.compare(baselines, extra=extra_of(baselines), **honest).drop(index="selected"), chosen]
+    rows = [tuning.compare(baselines, **honest).drop(index="selected"), chosen]
     if not isinstance(by_name[best].model, FeatureRanker):  # it reads every candidate anyway
         rows += [_cut(by_name[best], chosen.loc[best, "rule"], truth, top_k, rules, blends, honest)
                  for top_k in cpu_top_ks]
     selection = Selection(
         best, pd.concat(rows).rename(index=reranker.pipeline_name).rename_axis("pipeline"),
-        tuning.by_family({**baselines, **tables}, extra=extra_of({**baselines, **tables}), **honest), tables,
+        tuning.by_family({**baselines, **tables}, **honest), tables,
         {name: chosen.loc[name, "rule"] for name in by_name})
     _write(selection, by_name, valid, truth, Path(work) / "reranker")
     return selection

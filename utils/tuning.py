@@ -7,10 +7,8 @@ rules' candidates); :func:`tune` picks the rule of the best mean F2 (in sample: 
 chosen on some topics and scored on others (repeated k-fold over the validation topics),
 since a choice among thousands of rules made on the topics it is scored on overstates what
 it does on new ones; :func:`compare` and :func:`by_family` put both side by side.
-:func:`chosen_on` scores a rule chosen on other topics altogether (the training topics'
-out-of-fold scores, :func:`utils.ranker.out_of_fold`; other folds' validation topics), and
-``crossfit(extra=...)`` adds such topics to every choice (:func:`joined` puts several such
-tables together).
+:func:`transfer` scores rules chosen on other folds, and :func:`joined` puts the tables of
+several folds' topics together.
 """
 
 from __future__ import annotations
@@ -249,30 +247,22 @@ class CrossFit:
 
 
 def crossfit(tables: dict[str, RuleTable], n_splits: int = 5, n_repeats: int = 5,
-             seed: int = 0, extra: dict[str, RuleTable] | None = None) -> CrossFit:
+             seed: int = 0) -> CrossFit:
     """Honest figures of "take the model and rule of the best mean F2" among ``tables`` (one
     per model, scored on the same topics): repeated ``n_splits``-fold over the topics, the
-    choice made on the other parts' topics and scored on the part's. ``extra`` (the same
-    models' tables on other topics, with the same grid, e.g. the training topics' out-of-fold
-    scores): topics the choice is also made on, every time."""
+    choice made on the other parts' topics and scored on the part's."""
     names = list(tables)
-    extra = extra or {}
-    for name, table in extra.items():
-        if not table.rules.equals(tables[name].rules):
-            raise ValueError(f"{name}: the extra topics' rule grid differs; score them with one grid")
     topics = tables[names[0]].topics
     if any(not t.topics.equals(topics) for t in tables.values()):
         raise ValueError("crossfit needs tables scored on the same topics")
     if len(topics) < 2:
         raise ValueError(f"crossfit needs at least 2 topics, got {len(topics)}")
     f2 = {name: table.f2() for name, table in tables.items()}
-    extra_f2 = {name: [table.f2()] for name, table in extra.items()}  # joins every choice
     parts = min(n_splits, len(topics))
     splitter = RepeatedKFold(n_splits=parts, n_repeats=n_repeats, random_state=seed)
     out = []
     for i, (fit, held) in enumerate(splitter.split(np.arange(len(topics)))):
-        means = {name: np.concatenate([f2[name][:, fit], *extra_f2.get(name, [])], axis=1).mean(axis=1)
-                 for name in names}
+        means = {name: f2[name][:, fit].mean(axis=1) for name in names}
         name = max(names, key=lambda n: means[n].max())  # ties: the first model named
         chosen = topic_quality(tables[name], int(np.argmax(means[name])), held)
         out.append(chosen.assign(repeat=i // parts, model=name))
@@ -281,7 +271,7 @@ def crossfit(tables: dict[str, RuleTable], n_splits: int = 5, n_repeats: int = 5
 
 def joined(tables) -> RuleTable:
     """One table of every topic of ``tables`` (the same grid, different topics: e.g. several
-    folds' validation topics), as ``crossfit``'s and ``compare``'s ``extra`` take it."""
+    folds' validation topics)."""
     tables = list(tables)
     if not tables:
         raise ValueError("joined needs at least one rule table")
@@ -297,48 +287,19 @@ def joined(tables) -> RuleTable:
                      first.score, first.blend_with, first.reuse_gate)
 
 
-def chosen_on(source: RuleTable, target: RuleTable) -> pd.Series:
-    """The rule of the best mean F2 on ``source``'s topics (e.g. the training topics'
-    out-of-fold scores), scored on ``target``'s (same grid): mean F2, precision and recall, and
-    the family chosen. Honest when the topics differ."""
-    if not source.rules.equals(target.rules):
-        raise ValueError("chosen_on needs two tables scored with the same grid")
-    chosen = topic_quality(target, int(np.argmax(source.f2().mean(axis=1))), slice(None))
-    return pd.Series({**chosen[["f2", "precision", "recall"]].mean().to_dict(),
-                      "family": chosen["family"].iloc[0]})
-
-
-def best_with(table: RuleTable, extra: RuleTable | None = None) -> tuple[PostProcess, float]:
-    """The rule of the best mean F2 over ``table``'s topics and ``extra``'s (the same grid,
-    other topics; None: ``table``'s alone, :meth:`RuleTable.best`), and its mean F2 on
-    ``table``'s topics."""
-    if extra is None:
-        return table.best()
-    if not extra.rules.equals(table.rules):
-        raise ValueError("best_with needs two tables scored with the same grid")
-    i = int(np.argmax(np.concatenate([table.f2(), extra.f2()], axis=1).mean(axis=1)))
-    return table.rule(i), float(table.f2()[i].mean())
-
-
-def compare(tables: dict[str, RuleTable], families=None, extra: dict[str, RuleTable] | None = None,
-            **crossfit_args) -> pd.DataFrame:
+def compare(tables: dict[str, RuleTable], families=None, **crossfit_args) -> pd.DataFrame:
     """One row per model, and one (``selected``) for choosing among them: the honest
     (cross-fitted) F2, precision and recall of choosing its rule on other topics, the spread
     of that F2 over repeats, and the in-sample F2 of the best rule, with that rule (and
-    model), each among ``families`` (default all). ``extra`` (``{model: its table on other
-    topics}``, e.g. the training topics' out-of-fold scores): topics every choice of that
-    model's rule is also made on (:func:`crossfit`), the rule returned included; its
-    in-sample F2 is then that rule's on ``tables``' topics."""
+    model), each among ``families`` (default all)."""
     tables = {name: table.subset(families) for name, table in tables.items()}
-    extra = {name: table.subset(families) for name, table in (extra or {}).items()}
     rows = {}
     for name, table in tables.items():
-        honest = crossfit({name: table}, extra={name: extra[name]} if name in extra else {},
-                          **crossfit_args)
-        rule, f2 = best_with(table, extra.get(name))
+        honest = crossfit({name: table}, **crossfit_args)
+        rule, f2 = table.best()
         rows[name] = {**honest.quality().add_prefix("honest ").to_dict(), "spread": honest.spread(),
                       "in-sample f2": f2, "model": name, "rule": rule}
-    honest = crossfit(tables, extra=extra, **crossfit_args)
+    honest = crossfit(tables, **crossfit_args)
     best = max(rows, key=lambda n: rows[n]["in-sample f2"])
     rows["selected"] = {**honest.quality().add_prefix("honest ").to_dict(), "spread": honest.spread(),
                         "in-sample f2": rows[best]["in-sample f2"], "model": best,
@@ -346,18 +307,15 @@ def compare(tables: dict[str, RuleTable], families=None, extra: dict[str, RuleTa
     return pd.DataFrame(rows).T
 
 
-def by_family(tables: dict[str, RuleTable], extra: dict[str, RuleTable] | None = None,
-              **crossfit_args) -> pd.DataFrame:
+def by_family(tables: dict[str, RuleTable], **crossfit_args) -> pd.DataFrame:
     """Honest and in-sample F2 of each rule family (rows) for each model (columns, two
-    levels: ``honest`` and ``in-sample``); ``extra`` as :func:`compare` takes it."""
+    levels: ``honest`` and ``in-sample``)."""
     honest, in_sample = {}, {}
-    extra = extra or {}
     for name, table in tables.items():
         for family in table.rules["family"].unique():
             part = table.subset([family])
-            more = {name: extra[name].subset([family])} if name in extra else {}
-            honest[(name, family)] = crossfit({name: part}, extra=more, **crossfit_args).quality()["f2"]
-            in_sample[(name, family)] = best_with(part, more.get(name))[1]
+            honest[(name, family)] = crossfit({name: part}, **crossfit_args).quality()["f2"]
+            in_sample[(name, family)] = part.best()[1]
     frame = pd.DataFrame({"honest": pd.Series(honest), "in-sample": pd.Series(in_sample)})
     return frame.unstack(level=0).swaplevel(axis=1).sort_index(axis=1)
 
