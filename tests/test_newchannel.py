@@ -97,8 +97,8 @@ def test_a_channels_known_topics_refine_the_rule_chosen_on_the_training_topics()
 
     families = {"top-k": [{"min_items": k, "threshold": None} for k in (1, 4)]}
     grid = pd.DataFrame({"family": ["top-k"] * 2, "blend": 0.0, "threshold": np.nan, "relative": np.nan,
-                         "gap": np.nan, "fill": 1, "min_items": [1, 4], "per_supply": np.nan, "item_gap": np.nan,
-                         "expected_f2": np.nan, "skip_taken": False, newchannel.TRAINING_F2: [0.9, 0.5]})
+                         "fill": 1, "min_items": [1, 4], "per_supply": np.nan,
+                         "skip_taken": False, newchannel.TRAINING_F2: [0.9, 0.5]})
     known = pd.concat([_scored(f"k{i}", [0.9, 0.8, 0.7, 0.6, 0.5], [1, 1, 1, 1, 0]) for i in range(3)])
     truth = pd.DataFrame({"topic_id": [f"k{i}" for i in range(3)],
                           "content_ids": [" ".join(f"k{i}-{j}" for j in range(4)) for i in range(3)]})

@@ -21,7 +21,7 @@ Modules (each does one job):
 - ``reranker``: stage 2's cross-encoder, its training topics and pairs, saving and loading.
 - ``ranker``  : stage 2's gradient-boosted feature ranker.
 - ``stage2``  : notebook 05's stage-2 models trained and scored, and the honest choice among them.
-- ``postprocess``: the selection rules (thresholds, top-n, expected F2), never a topic empty.
+- ``postprocess``: the selection rules (thresholds, top-k, a count by supply), never a topic empty.
 - ``tuning``  : rules and models chosen on validation topics, with honest (cross-fitted) F2.
 - ``newchannel``: a curriculum the suite never saw: supply, the pool of unlinked items, the regime.
 - ``predict`` : the submission path as one call (recall, stage 2, selection, checks).

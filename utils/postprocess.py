@@ -6,16 +6,11 @@ A rule (:class:`PostProcess`) orders each topic's candidates by a score (optiona
 used at all) and keeps, as a union:
 
 - every candidate whose score reaches the absolute ``threshold`` and, when set, ``relative``
-  times the topic's best score and no less than the best minus ``gap``;
+  times the topic's best score;
 - the topic's best ``min_items`` candidates, whatever their scores (a fixed top-k when
   ``threshold`` is None), and with ``per_supply`` at least that many times the topic's
   supply (its ``supply`` column: the items its language's pool holds per topic that needs
   them, :mod:`utils.newchannel`): a count that follows a label-free signal;
-- with ``item_gap``, every candidate whose topic is the item's best match among the topics
-  scored together and that is within ``item_gap`` of its topic's best (LECR's 1st place);
-- with ``expected_f2``, the best k of the topic, k maximising the F2 expected when the scores
-  times ``expected_f2`` are the links' probabilities (no threshold to tune: it transfers
-  where the scores are calibrated probabilities);
 
 and a topic left with nothing takes its best ``fill`` candidates, so no topic is ever
 predicted empty (an empty prediction scores 0). With ``skip_taken`` the rule first leaves out
@@ -41,9 +36,11 @@ from .metrics import BETA, scores_per_topic
 BETA2 = BETA**2
 """F2: recall weighs 2² = 4 times precision (:data:`utils.metrics.BETA`)."""
 
-FIELDS = ["blend", "threshold", "relative", "gap", "fill", "min_items", "per_supply", "item_gap",
-          "expected_f2", "skip_taken"]
+FIELDS = ["blend", "threshold", "relative", "fill", "min_items", "per_supply", "skip_taken"]
 """The fields that make one rule (the others name the columns it reads)."""
+REMOVED = ("gap", "item_gap", "expected_f2")
+"""Fields of an earlier version's rules (LECR's 1st-place rules, the expected F2; not adopted:
+docs/history.md): a saved rule that sets one cannot be applied as it was validated."""
 SUPPLY = "supply"
 """The candidates' column ``per_supply`` reads: the topic's supply of items
 (:meth:`utils.newchannel.Supply.annotate`)."""
@@ -74,19 +71,11 @@ class PostProcess:
     """Weight of ``blend_with`` mixed into ``score``: (1 - blend) * score + blend * blend_with."""
     blend_with: str = "retriever_score"
     """A stage-1 score of the candidates table (missing where that retriever missed the pair: 0)."""
-    gap: float | None = None
-    """...and no further than this below the topic's best score."""
     min_items: int = 0
     """Always keep the topic's best ``min_items``."""
     per_supply: float | None = None
     """...and its best ceil(``per_supply`` x its ``supply``) (:data:`SUPPLY`; a frame without
     that column keeps ``min_items`` alone)."""
-    item_gap: float | None = None
-    """Also keep a candidate whose topic is the item's best match among the topics scored
-    together, when within this of the topic's best score."""
-    expected_f2: float | None = None
-    """Keep each topic's best k, k maximising the expected F2 with the score times this as
-    the probability of a link (the threshold, relative, gap and min_items are then unused)."""
     skip_taken: bool = False
     """Leave out the candidates already linked to a known topic of the topic's channel
     (:data:`TAKEN` > 0) in a channel that rarely reuses its items (:data:`REUSE` below
@@ -132,7 +121,12 @@ class PostProcess:
 
     @classmethod
     def load(cls, path) -> "PostProcess":
-        return cls(**json.loads(Path(path).read_text()))
+        fields = json.loads(Path(path).read_text())
+        removed = {name: fields.pop(name) for name in REMOVED if name in fields}
+        if any(value is not None for value in removed.values()):
+            raise ValueError(f"{path}: a rule of an earlier version ({removed}), which this one no longer "
+                             "applies; rerun notebook 05, or use the code it came from")
+        return cls(**fields)
 
     @classmethod
     def from_row(cls, row: dict, score: str = "score", blend_with: str = "retriever_score",
@@ -144,9 +138,8 @@ class PostProcess:
             return None if value is None or pd.isna(value) else float(value)
 
         skip = row.get("skip_taken")
-        return cls(threshold=number("threshold"), relative=number("relative"), gap=number("gap"),
+        return cls(threshold=number("threshold"), relative=number("relative"),
                    fill=int(row["fill"]), min_items=int(row["min_items"]), per_supply=number("per_supply"),
-                   item_gap=number("item_gap"), expected_f2=number("expected_f2"),
                    blend=float(row["blend"]), score=score, blend_with=blend_with,
                    skip_taken=bool(skip) if skip is not None and not pd.isna(skip) else False,
                    reuse_gate=REUSE_GATE if reuse_gate is None else float(reuse_gate))
@@ -182,48 +175,27 @@ class Ranked:
         starts = np.flatnonzero(np.r_[True, self.code[1:] != self.code[:-1]])
         self.position = np.arange(len(self.s)) - np.repeat(starts, np.diff(np.r_[starts, len(self.s)]))
         self.best = self.s[starts][self.code]  # each topic's first row is its best
-        items = pd.Series(self.s).groupby(content_ids[self.order])
-        self.item_best = (items.transform("max").to_numpy() == self.s) if len(self.s) else self.s > 0
 
     def by_topic(self, values) -> np.ndarray:
         return np.bincount(self.code, weights=values, minlength=len(self.topics))
 
     def passes(self, rule: PostProcess) -> np.ndarray:
-        """Kept by score: threshold, relative and gap (before min_items, item_gap and fill)."""
+        """Kept by score: threshold and relative (before min_items, per_supply and fill)."""
         if rule.threshold is None:
             return np.zeros(len(self.s), dtype=bool)
         keep = self.s >= rule.threshold
         if rule.relative is not None:
             keep &= self.s >= rule.relative * self.best
-        if rule.gap is not None:
-            keep &= self.best - self.s <= rule.gap
         return keep
 
-    def expected_best_k(self, scale: float) -> np.ndarray:
-        """Per row: whether it is among its topic's best k, k maximising sum(p of the k) /
-        (BETA2 * sum(p of all) + k) (the expected F2, to first order), p = scale x score."""
-        p = np.clip(self.s * scale, 0.0, 1.0)
-        total = self.by_topic(p)[self.code]
-        cumulative = pd.Series(p).groupby(self.code).cumsum().to_numpy()
-        gain = cumulative / (BETA2 * total + self.position + 1)
-        best = pd.Series(gain).groupby(self.code).transform("max").to_numpy()
-        first = pd.Series(np.where(gain >= best, self.position, np.inf)).groupby(self.code).transform("min")
-        return self.position <= first.to_numpy()
-
     def forced(self, rule: PostProcess) -> np.ndarray:
-        """Kept whatever the threshold: min_items, per_supply, item_gap and expected_f2."""
-        if rule.expected_f2 is not None:
-            return self.expected_best_k(rule.expected_f2)
+        """Kept whatever the threshold: min_items and per_supply."""
         keep = self.position < rule.min_items
         if rule.per_supply is not None and self.supply is not None:
             keep |= self.position < np.ceil(rule.per_supply * self.supply)
-        if rule.item_gap is not None:
-            keep |= self.item_best & (self.best - self.s <= rule.item_gap)
         return keep
 
     def keep(self, rule: PostProcess) -> np.ndarray:
-        keep = self.forced(rule)
-        if rule.expected_f2 is None:
-            keep |= self.passes(rule)
+        keep = self.forced(rule) | self.passes(rule)
         empty = self.by_topic(keep)[self.code] == 0
         return keep | (empty & (self.position < rule.fill))

@@ -36,9 +36,6 @@ FAMILIES: dict[str, list[dict]] = {
     "threshold": [{"relative": None, "fill": f} for f in (1, 2, 3)],
     "relative": [{"relative": r, "fill": f} for r in (0.5, 0.6, 0.7, 0.8, 0.9) for f in (1, 2, 3)],
     "at least n": [{"min_items": n} for n in (2, 3, 4, 5, 6, 8, 10)],
-    "1st place": [{"gap": g, "item_gap": i} for g in (0.05, 0.1, 0.15, 0.25, 0.35)
-                  for i in (None, 0.2, 0.4, 0.65)],
-    "expected F2": [{"expected_f2": a, "threshold": None} for a in (0.5, 0.75, 1.0, 1.5, 2.0)],
     "top-k": [{"min_items": k, "threshold": None} for k in TOP_KS],
     "supply": [{"per_supply": a, "min_items": n, "threshold": None}
                for a in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0) for n in (1, 2, 3, 4, 5, 6, 8, 10)],
@@ -46,9 +43,7 @@ FAMILIES: dict[str, list[dict]] = {
 """The rule families :func:`rule_table` scores: each entry, with every threshold of
 :data:`THRESHOLDS` unless it sets ``threshold`` (None), is one rule. ``threshold``: an
 absolute threshold (and a fill); ``relative``: also relative to the topic's best; ``at least
-n``: a threshold above the topic's best n; ``1st place``: LECR's winning rules (the best item,
-items close to the best, items whose best topic this is); ``expected F2``: no threshold, the
-set that maximises the expected F2 under the scores as probabilities (scaled); ``top-k``: a
+n``: a threshold above the topic's best n; ``top-k``: a
 fixed number per topic (the floor any rule must beat); ``supply``: at least n, and at least a
 multiple of the topic's supply of items (a label-free count: :mod:`utils.newchannel`), by
 score alone."""
