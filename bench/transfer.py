@@ -1,7 +1,7 @@
 """Transfer to a curriculum the suite never saw: leave one channel out, score each channel apart.
 
     python bench/transfer.py --data ../shared/data/minilecr --work /tmp/transfer --together TESSA \\
-        --keep docs/quality/minilecr-transfer
+        --profile cpu -p MAX_PAIRS=4000 -p 'VALIDATE="last"' --keep docs/quality/minilecr-transfer
     python bench/transfer.py --work docs/quality/minilecr-transfer --report-only [--record docs/RESULTS.md]
 
 The held-out groups: each aligned and supplemental channel alone, then each ``source``
@@ -184,6 +184,8 @@ def report(work: Path, data) -> str:
 
 
 def main(argv=None) -> None:
+    from utils import run as runner
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", help="competition folder (needed to run, and for the report)")
     parser.add_argument("--work", required=True, type=Path)
@@ -195,10 +197,10 @@ def main(argv=None) -> None:
     parser.add_argument("--record", type=Path, help="write the report into this file between markers")
     parser.add_argument("--name", default="minilecr-transfer", help="the report's marker in --record")
     parser.add_argument("--inline", action="store_true", help="run the notebooks in this process")
+    parser.add_argument("--profile", default="demo", choices=list(runner.PROFILES),
+                        help="the runner's settings (utils.run.PROFILES)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
-    from utils import run as runner
-
     data = load_competition(args.data or "../shared/data/minilecr")
     if not args.report_only:
         groups = transfer_groups(data, args.together)
@@ -207,7 +209,7 @@ def main(argv=None) -> None:
         command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
         for fold in args.folds if args.folds is not None else range(len(groups)):
             folder = args.work / f"fold{fold}"
-            quality.run_fold(args.data, folder, VALID_FOLD, "demo", params, command=command, inline=args.inline,
+            quality.run_fold(args.data, folder, VALID_FOLD, args.profile, params, command=command, inline=args.inline,
                              stages=STAGES)
             if args.keep:
                 keep(folder, args.keep / folder.name)

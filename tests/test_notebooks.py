@@ -57,6 +57,13 @@ def test_notebooks_are_committed_clean_and_parameterised():
         assert "parameters" in code[0]["metadata"].get("tags", []), notebook.name
 
 
+def test_every_profile_sets_parameters_the_notebooks_declare():
+    declared = set().union(*(run.declared_parameters(notebook) for notebook in run.notebooks()))
+    assert {"demo", "cpu", "gpu"} <= set(run.PROFILES)
+    for name, settings in run.PROFILES.items():
+        assert set(settings) <= declared, f"profile {name}: {sorted(set(settings) - declared)} declared nowhere"
+
+
 TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_SIZE": 16,
                   "MAX_LENGTH": 32, "MAX_PAIRS": 96, "TOP_N": 10, "ROUNDS": 2, "OOF_GROUPS": 2}
 TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 1,

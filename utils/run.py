@@ -1,6 +1,6 @@
 """Run the notebooks in order: the notebooks stay the pipeline, this only drives them.
 
-    python -m utils.run --data DATA_DIR --work WORK_DIR [--profile demo|gpu]
+    python -m utils.run --data DATA_DIR --work WORK_DIR [--profile demo|cpu|gpu]
 
 executes ``notebooks/NN_*.ipynb`` in number order with papermill, passing each the
 parameters it declares (``DATA_DIR``, ``WORK_DIR``, ``FIG_DIR`` and the profile's
@@ -24,9 +24,12 @@ from . import paths
 
 NOTEBOOKS = paths.PROJECT / "notebooks"
 
-# Settings per profile, passed to every notebook that declares the parameter.
 PROFILES: dict[str, dict] = {
-    "demo": {},  # the notebooks' own defaults: sized for the CPU demo run
+    "demo": {},  # the notebooks' own defaults: sized for the demo data on a CPU
+    "cpu": {     # the settings of docs/RESULTS.md's quality figures on mini-LECR: a CPU, hours
+        "EPOCHS": 1, "NEGATIVE_EPOCHS": 1, "MAX_LENGTH": 64, "BATCH_SIZE": 64,
+        "BACKBONES": [], "TRAIN_TOP_K": 50, "NEGATIVES_PER_POSITIVE": 4,
+    },
     "gpu": {     # full-size settings for one GPU
         "EPOCHS": 4, "NEGATIVE_EPOCHS": 2, "MAX_LENGTH": 128, "BATCH_SIZE": 128,
         "OOF_ROUNDS": 2,
@@ -35,6 +38,8 @@ PROFILES: dict[str, dict] = {
         "RERANKER_MAX_PAIRS": None,
     },
 }
+"""Settings per profile, passed to every notebook that declares the parameter (``-p`` overrides
+any of them)."""
 
 
 def notebooks(only: list[str] | None = None) -> list[Path]:
@@ -150,7 +155,8 @@ def main(argv=None) -> None:
     parser.add_argument("--work", help="working folder for artifacts (default: $LECR_WORK_DIR, "
                                        "/kaggle/working or ~/lecr-working)")
     parser.add_argument("--profile", choices=list(PROFILES), default="demo",
-                        help="settings: demo (CPU-sized, default) or gpu (full run on one GPU)")
+                        help="settings: demo (the demo data on a CPU, default), cpu (RESULTS' quality "
+                             "figures on mini-LECR) or gpu (a full run on one GPU)")
     parser.add_argument("--only", nargs="+", metavar="NN",
                         help="run only these notebooks, by number (e.g. --only 01 02)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
