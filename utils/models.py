@@ -197,8 +197,8 @@ def int8(model, threads: int | None = None, fuse: bool = False):
     (``onnxruntime.transformers.optimizer``) fuses each BERT-style layer's attention, layer
     norms and GELU into single operators, which quantisation then turns into int8 attention;
     a model it cannot fuse (another architecture) is quantised as exported. Off by default:
-    faster, but it agreed less with float32 on a mini-LECR fold (docs/RESULTS.md, "Fused
-    int8").
+    faster, but it agreed less with float32 on a mini-LECR fold (docs/RESULTS.md, "Speed at
+    LECR scale").
 
     Raises ``RuntimeError`` naming the fix if onnxruntime or onnx is missing."""
     missing = int8_available()

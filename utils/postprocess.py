@@ -51,8 +51,8 @@ channel's known links whose item it attaches twice or more. A frame without the 
 item taken; without the second, every channel counts as one that does not reuse."""
 REUSE_GATE = 0.1
 """``skip_taken`` leaves items out only in channels that reuse fewer of their linked items
-than this (on mini-LECR a channel's share is 0, or 0.15 and more: docs/RESULTS.md, "Items the
-curriculum already uses")."""
+than this (on mini-LECR a channel's share is 0, or 0.15 and more: docs/RESULTS.md, "Within a
+channel")."""
 
 
 @dataclass

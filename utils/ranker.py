@@ -16,12 +16,12 @@ recalled by a retriever that never trained on them), on all their candidates.
 The hub share and the item's best score are computed over the frame of topics scored
 together, so the tuned threshold fits frames of about the size it was tuned in (a validation
 fold); scored a handful of topics at a time, the ranker loses F2 (``bench/ranker_frames.py``
-measures how much: docs/RESULTS.md, "The frame the ranker scores in"). Score many topics at
+measures how much: docs/RESULTS.md, "Why the defaults"). Score many topics at
 once, or train with ``RankerConfig(drop=("hub", "item_gap"))`` to score a handful.
 
 No feature counts an item's known links (its popularity in the training correlations): on
 folds that split the topics of one channel such counts look strong only because siblings
-share items (docs/RESULTS.md, "Stage 2 from recall's features"), and the hidden test's new
+share items (docs/history.md, "Experiments not adopted"), and the hidden test's new
 items, linked only to new topics, would all look unpopular.
 """
 
@@ -74,8 +74,8 @@ class RankerConfig:
     """Settings of the gradient-boosted ranker (scikit-learn's names). The defaults, small
     trees and a slow rate, won among the settings tried on mini-LECR's validation folds,
     where deeper or longer-trained trees overfit; trained on many channels' topics, larger
-    trees still carried worse to a held-out channel (docs/RESULTS.md, "Stage 2 from recall's
-    features" and "The ranker's tree settings, loss weights, features and cut")."""
+    trees still carried worse to a held-out channel (docs/history.md,
+    "Experiments not adopted")."""
 
     max_iter: int = 300
     """Boosting iterations (all of them: no early stopping on a random split of the rows,

@@ -38,8 +38,8 @@ class TextConfig:
     description_first: bool = True
     """The topic's description before its ancestors' titles (False: after them). Tokenisers
     cut a text's end, and the description is what tells a topic from its siblings: put
-    first, it recalled more on mini-LECR at short max lengths (docs/RESULTS.md, "Topic text
-    order")."""
+    first, it recalled more on mini-LECR at short max lengths (docs/RESULTS.md, "Why the
+    defaults")."""
     max_ancestors: int | None = 4
     """Nearest ancestors kept in the topic text (None keeps all, up to the channel root)."""
     title_chars: int = 150

@@ -30,7 +30,7 @@ scores every fold and a rule chosen on some folds applies to another."""
 TOP_KS = (*range(1, 21), *range(25, 101, 5))
 """The fixed numbers per topic the ``top-k`` family tries: every k to 20, then every fifth to
 100, so that the floor also fits curricula whose topics have dozens of links (some of
-mini-LECR's supplemental channels: docs/RESULTS.md, "Channel view")."""
+mini-LECR's supplemental channels: docs/RESULTS.md, "Whole channels held out")."""
 
 FAMILIES: dict[str, list[dict]] = {
     "threshold": [{"relative": None, "fill": f} for f in (1, 2, 3)],
