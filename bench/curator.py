@@ -142,14 +142,22 @@ def figure(table: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     channels = list(dict.fromkeys(table["channel"]))
-    fig, axes = plt.subplots(1, len(channels), figsize=(3.2 * len(channels), 3.4), sharey=True, squeeze=False)
-    for ax, channel in zip(axes[0], channels):
+    cols = min(3, len(channels))
+    rows = -(-len(channels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), sharey=True, squeeze=False)
+    for ax, channel in zip(axes.flat, channels):
         part = table[table["channel"] == channel]
         for name in ("new channel", "in-channel pipeline", "floor"):
             ax.plot(part["k"], part[name], marker="o", label=name)
-        ax.set(title=channel[:28], xlabel="topics aligned by hand (k)")
-    axes[0][0].set(ylabel="mean F2 of the other topics")
-    axes[0][-1].legend(fontsize=8)
+        ax.set(title=f"{channel[:32]} ({part['category'].iloc[0]})")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(channels):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set(ylabel="mean F2 of the other topics")
+    for ax in axes[-1]:
+        ax.set(xlabel="topics aligned by hand (k)")
+    axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
