@@ -24,13 +24,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.tables import print_by_fold  # noqa: E402
-from utils import reranker, tuning  # noqa: E402
+from utils import reranker, stage2, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.folds import load_folds, split_topics  # noqa: E402
 from utils.ranker import FeatureRanker, RankerConfig  # noqa: E402
 
 FRAME_FEATURES = ("hub", "item_gap")
-BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)  # notebook 05's default BLENDS
+BLENDS = stage2.SelectionConfig().blends  # notebook 05's
 FAMILIES = ("threshold", "relative")  # the rules notebook 05 chose from when this was measured
 
 

@@ -44,8 +44,8 @@ from utils import candidates, stage2, tuning  # noqa: E402
 from utils.data import load_competition  # noqa: E402
 from utils.tuning import FAMILIES, RuleTable  # noqa: E402
 
-BLENDS = [0.0, 0.25, 0.5, 0.75, 1.0]
-"""Notebook 05's default ``BLENDS``."""
+BLENDS = list(stage2.SelectionConfig().blends)
+"""Notebook 05's blends."""
 SPLITS = REPEATS = 5
 """The honest figures' repeated k-fold over a fold's topics, as notebook 05's defaults."""
 WEIGHTS = [0, 0.1, 0.25, 0.5, 1, 2]

@@ -190,8 +190,9 @@ def test_scale_benchmark_runs_each_notebook_in_its_own_process(tmp_path):
     doc = tmp_path / "RESULTS.md"
     small = ["N_SPLITS=3", "ROUNDS=1", "EPOCHS=0.5", "MAX_PAIRS=96", "BATCH_SIZE=16", "MAX_LENGTH=32",
              "TOP_K=20", "TRAIN_TOP_K=3", "RERANKER_MAX_PAIRS=120", "RERANKER_MAX_LENGTH=32",
-             "RERANKER_BATCH_SIZE=16", "FEATURE_RANKER=False",
-             "MIN_KNOWN=3"]  # the tiny demo's channels are small: 06 takes the in-channel pipeline
+             "RERANKER_BATCH_SIZE=16",
+             "MIN_KNOWN=3",  # the tiny demo's channels are small: 06 takes the in-channel pipeline
+             f"RERANKER={str(tmp_path / 'w' / 'reranker' / 'base')!r}"]  # 06 runs the cross-encoder's CPU mode
     scale.main(["--work", str(tmp_path / "w"), "--size", "tiny", "--record", str(doc),
                 *[arg for p in small for arg in ("-p", p)]])
     work = tmp_path / "w"

@@ -65,12 +65,11 @@ def test_every_profile_sets_parameters_the_notebooks_declare():
 
 
 TINY_RETRIEVER = {"N_SPLITS": 3, "EPOCHS": 0.5, "NEGATIVE_EPOCHS": 0.5, "BATCH_SIZE": 16,
-                  "MAX_LENGTH": 32, "MAX_PAIRS": 96, "TOP_N": 10, "ROUNDS": 2, "OOF_GROUPS": 2}
+                  "MAX_LENGTH": 32, "MAX_PAIRS": 96, "TRAINING": {"top_n": 10}, "ROUNDS": 2, "OOF_GROUPS": 2}
 TINY_RERANKER = {"TOP_K": 20, "BACKBONES": ["retriever"], "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 1,
                  "NEGATIVES_PER_POSITIVE": 2, "RERANKER_MAX_PAIRS": 160, "RERANKER_MAX_LENGTH": 32,
                  "RERANKER_BATCH_SIZE": 16,
-                 "CPU_TOP_KS": [5],
-                 "RULES": None,  # every family, not only the default relative threshold
+                 "SELECTION": {"rules": None, "cpu_top_ks": [5]},  # every family, not only the relative threshold
                  "MIN_KNOWN": 3}  # the tiny demo's channels: 5 to 11 linked topics, so that 06 runs both regimes
 TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 
@@ -626,7 +625,7 @@ def test_gpu_profile_runs_end_to_end(tiny_dir, tmp_path):
 
     assert {"OOF_ROUNDS", "BACKBONES", "RERANKER_MAX_PAIRS"} <= set(run.PROFILES["gpu"])
     cut = {"N_SPLITS": 3, "EPOCHS": 0.2, "NEGATIVE_EPOCHS": 0.2, "MAX_LENGTH": 24, "MAX_PAIRS": 96,
-           "TOP_N": 10, "TOP_K": 10, "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 0.1, "RERANKER_MAX_LENGTH": 24}
+           "TRAINING": {"top_n": 10}, "TOP_K": 10, "TRAIN_TOP_K": 3, "RERANKER_EPOCHS": 0.1, "RERANKER_MAX_LENGTH": 24}
     work = run.run(data=str(tiny_dir), work=tmp_path / "work", profile="gpu", only=["02", "03", "04", "05"],
                    params=cut, log=lambda *_: None, inline=True)
     rounds = {name: folder.name for name, (folder, _) in trained(work / "retriever").items()}

@@ -55,13 +55,6 @@ def test_training_topics_exclude_validation_and_in_fold(candidates):
     assert reranker.training_topics(candidates, FOLDS, 0) == {"s", "r", "q", "a", "b", "c", "d"}
     in_fold = candidates.assign(in_fold=candidates["topic_id"].isin(["a", "s"]))
     assert reranker.training_topics(in_fold, FOLDS, 0) == {"r", "q", "b", "c", "d"}
-    topics = pd.DataFrame({"id": FOLDS["topic_id"], "category": ["source"] * 3 + ["aligned"] * 6})
-    assert reranker.training_topics(candidates, FOLDS, 0, categories=["aligned"], topics=topics) == {
-        "a", "b", "c", "d"}
-    assert reranker.training_topics(candidates, FOLDS, 0, categories="split", topics=topics) == {
-        "a", "b", "c", "d"}  # the categories the folds split
-    with pytest.raises(ValueError, match="pass topics="):
-        reranker.training_topics(candidates, FOLDS, 0, categories=["aligned"])
 
 
 def test_training_pairs_top_k_missed_links_and_negative_sampling(candidates):

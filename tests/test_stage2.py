@@ -34,8 +34,9 @@ def test_select_saves_each_model_with_its_rule_and_records_the_best(recalled, tm
                            {**trained_on, "backbone": "base", "train_pairs": 10})
     assert oracle.folder == tmp_path / "reranker" / "a_b"
     (tmp_path / "reranker").mkdir()
-    selection = stage2.select([oracle, features], valid, truth, tmp_path, rules=["threshold", "relative"],
-                              n_splits=3, n_repeats=2, cpu_top_ks=[3], stage2_categories=None)
+    config = stage2.SelectionConfig(rules=["threshold", "relative"], blends=[0.0, 0.5], n_splits=3,
+                                    n_repeats=2, cpu_top_ks=[3])
+    selection = stage2.select([oracle, features], valid, truth, tmp_path, config, prior="recorded")
 
     assert selection.best == "base" and set(selection.tables) == set(selection.rules) == {"base", "features"}
     rows = selection.comparison.index.tolist()
@@ -50,6 +51,7 @@ def test_select_saves_each_model_with_its_rule_and_records_the_best(recalled, tm
         assert reranker.settings(model.folder)["train_topics"] == trained_on["train_topics"]
     recorded = json.loads((tmp_path / "reranker" / reranker.SELECTED_FILE).read_text())
     assert recorded["name"] == "base" and recorded["folder"] == "a_b" and recorded["rules"] == ["threshold", "relative"]
+    assert recorded["blends"] == [0.0, 0.5] and recorded["prior"] == "recorded"
     assert reranker.selected(tmp_path) == oracle.folder
     saved = pd.read_csv(tmp_path / "reranker" / "f2.csv", index_col=0)
     assert saved.index.tolist() == rows

@@ -207,7 +207,7 @@ class FeatureRanker:
         path = Path(folder) / MODEL_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{folder}: no {MODEL_FILE}; run notebooks/05_reranker.ipynb "
-                                    "with FEATURE_RANKER = True, or attach its output folder.")
+                                    "(it trains the feature ranker), or attach its output folder.")
         with open(path, "rb") as saved:
             return cls(pickle.load(saved), config)
 

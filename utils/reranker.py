@@ -32,7 +32,6 @@ import pandas as pd
 from sentence_transformers.cross_encoder import CrossEncoder
 
 from . import paths, trainer, versions
-from .folds import TRAIN_ONLY
 from .models import for_inference, inference_dtype, load_cross_encoder
 from .postprocess import PostProcess
 from .ranker import FeatureRanker, RankerConfig
@@ -86,16 +85,13 @@ class RerankerConfig:
 
 # -- training data ---------------------------------------------------------------------------
 
-def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: int,
-                    categories=None, topics: pd.DataFrame | None = None) -> set[str]:
+def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: int) -> set[str]:
     """Topics whose candidates may train stage 2 (see the module doc): not validated, and
     recalled by a retriever that never trained on them (training-only topics too, when an
-    out-of-fold retriever left their group out: notebook 03).
+    out-of-fold retriever left their group out: notebook 03), of every category.
 
     ``candidates`` carries ``retriever`` (which retriever recalled the topic) and ``in_fold``
-    (whether that retriever trained on it), as notebook 04 writes them. ``categories`` (with ``topics``, the topics table) keeps only topics of those
-    categories, e.g. ``["aligned", "supplemental"]`` without the ``source`` trees, or
-    ``"split"``: those of the categories the folds split (the validated ones).
+    (whether that retriever trained on it), as notebook 04 writes them.
     """
     fold = folds.set_index("topic_id")["fold"]
     per_topic = candidates.groupby("topic_id")["in_fold"].first()
@@ -103,13 +99,6 @@ def training_topics(candidates: pd.DataFrame, folds: pd.DataFrame, valid_fold: i
     in_fold = per_topic.to_numpy(dtype=bool)
     keep = (topic_fold != valid_fold).to_numpy() & topic_fold.notna().to_numpy()
     keep &= ~in_fold
-    if categories is not None:
-        if topics is None:
-            raise ValueError("training_topics: pass topics= (the topics table) with categories=")
-        category_of = topics.set_index("id")["category"]
-        if categories == "split":
-            categories = set(category_of.reindex(folds.loc[folds["fold"] != TRAIN_ONLY, "topic_id"]))
-        keep &= np.isin(per_topic.index.map(category_of), list(categories))
     return set(per_topic.index[keep])
 
 

@@ -327,7 +327,7 @@ def train(model: SentenceTransformer, pairs: pd.DataFrame, links: pd.DataFrame,
         raise ValueError(f"{out_dir}: no batch of two or more training pairs to train on ({len(pairs)} pairs"
                          f"{' with mined negatives' if 'negative_1' in pairs else ''}): this retriever "
                          "holds out too much (OOF_GROUPS) or samples too few pairs (MAX_PAIRS), or too "
-                         "few negatives were mined (TOP_N)")
+                         "few negatives were mined (RetrieverConfig.top_n)")
     loss = MultipleNegativesRankingLoss(model, scale=config.scale)
     return trainer.train(SentenceTransformerTrainer, SentenceTransformerTrainingArguments, model,
                          dataset, loss, config, epochs, out_dir, log_points=10, processes=processes,

@@ -40,6 +40,35 @@ from .tuning import RuleTable
 FEATURES = "features"
 """The feature ranker's name among the stage-2 models (a cross-encoder's: its backbone's)."""
 
+
+@dataclass
+class SelectionConfig:
+    """How notebook 05 chooses the rule and the model (:func:`select`), and how honestly it
+    reports them. Defaults: what docs/RESULTS.md's figures were measured with."""
+
+    rules: list[str] | None = ("relative",)
+    """Rule families (:data:`utils.tuning.FAMILIES`) to choose among; None: all. The relative
+    threshold held on both of mini-LECR's views (docs/history.md: choosing among every family
+    gained nothing)."""
+    blends: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    """Weights of the retriever's cosine blended into the stage-2 score, chosen with the rule;
+    1.0: the cosine alone (a stage 2 that does not beat stage 1 gets no weight)."""
+    n_splits: int = 5
+    n_repeats: int = 5
+    """Honest figures: the rule and model chosen on the other parts of the validation topics,
+    over ``n_repeats`` random ``n_splits``-fold splits."""
+    cpu_top_ks: tuple[int, ...] = (10, 20)
+    """Also report the selected cross-encoder reranking only the fused list's best R
+    (notebook 06's ``RERANK_TOP_K``: the CPU mode)."""
+
+    def __post_init__(self):
+        self.rules = None if self.rules is None else list(self.rules)
+        self.blends, self.cpu_top_ks = tuple(self.blends), tuple(self.cpu_top_ks)
+
+    @property
+    def honest(self) -> dict:
+        return {"n_splits": self.n_splits, "n_repeats": self.n_repeats}
+
 log = logging.getLogger(__name__)
 
 
@@ -165,20 +194,21 @@ def fold_tables(folder, rules=None, blends=(0.0,)) -> dict[str, RuleTable]:
     return tables
 
 
-def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work, rules=None,
-           blends=(0.0,), n_splits: int = 5, n_repeats: int = 5, cpu_top_ks=(), **details) -> Selection:
+def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
+           config: SelectionConfig | None = None, **details) -> Selection:
     """Choose the model and rule of the best F2 on the validation topics, and report it honestly.
 
-    Every rule of the families ``rules`` (None: all), with each weight of ``blends`` given to
+    Every rule of ``config.rules``' families, with each weight of ``config.blends`` given to
     the retriever's cosine, is scored on every validation topic. Honest figures choose the
-    rule (and, for ``selected``, the model) on the other parts of the topics over
-    ``n_repeats`` random ``n_splits``-fold splits. Each model is saved in its folder with its
-    own best rule, the best model is recorded with ``details`` for notebook 06, and
-    ``WORK/reranker`` receives ``f2.csv`` (the comparison), ``rules.csv`` (the families),
-    ``valid_truth.csv`` and ``scored_valid.parquet`` (every model's scores, for
-    ``bench/quality.py``'s transfer view). ``cpu_top_ks``: also score the selected
-    cross-encoder when it reranks only the fused list's best R (notebook 06's CPU mode)."""
-    honest = {"n_splits": n_splits, "n_repeats": n_repeats}
+    rule (and, for ``selected``, the model) on the other parts of the topics
+    (:attr:`SelectionConfig.honest`). Each model is saved in its folder with its own best
+    rule, the best model is recorded with ``details`` for notebook 06, and ``WORK/reranker``
+    receives ``f2.csv`` (the comparison), ``rules.csv`` (the families), ``valid_truth.csv`` and
+    ``scored_valid.parquet`` (every model's scores, for ``bench/quality.py``'s transfer view).
+    The selected cross-encoder is also scored reranking only the fused list's best R, for each
+    R of ``config.cpu_top_ks`` (notebook 06's CPU mode)."""
+    config = config or SelectionConfig()
+    rules, blends, honest = config.rules, config.blends, config.honest
     by_name = {model.name: model for model in models}
     tables = {name: tuning.rule_table(model.scored, truth, rules, blends=blends) for name, model in by_name.items()}
     chosen = tuning.compare(tables, **honest)
@@ -186,12 +216,12 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
     for name, model in by_name.items():
         reranker.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
     reranker.select_for_submission(Path(work) / "reranker", best, by_name[best].folder.name,
-                                   rules=rules, blends=blends, **details)
+                                   rules=rules, blends=list(blends), **details)
     baselines = tuning.stage1_tables(valid, truth, rules)
     rows = [tuning.compare(baselines, **honest).drop(index="selected"), chosen]
     if not isinstance(by_name[best].model, FeatureRanker):  # it reads every candidate anyway
         rows += [_cut(by_name[best], chosen.loc[best, "rule"], truth, top_k, rules, blends, honest)
-                 for top_k in cpu_top_ks]
+                 for top_k in config.cpu_top_ks]
     selection = Selection(
         best, pd.concat(rows).rename(index=reranker.pipeline_name).rename_axis("pipeline"),
         tuning.by_family({**baselines, **tables}, **honest), tables,
