@@ -28,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from bench.tables import print_by_fold  # noqa: E402
-from utils import candidates, retriever, run  # noqa: E402
-from utils.data import load_competition  # noqa: E402
-from utils.folds import load_folds  # noqa: E402
+from utils import run
+from utils.data.folds import load_folds  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
+from utils.data.text import text_frames  # noqa: E402
 from utils.metrics import recall_at_k  # noqa: E402
 from utils.models import load_bi_encoder  # noqa: E402
-from utils.search import ranked_lists  # noqa: E402
-from utils.text import text_frames  # noqa: E402
+from utils.retrieval import candidates, retriever  # noqa: E402
+from utils.retrieval.search import ranked_lists  # noqa: E402
 
 K = 50
 

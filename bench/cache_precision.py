@@ -3,9 +3,9 @@
     python bench/cache_precision.py --data ../shared/data/minilecr --retriever WORK/retriever/round2
 
 Embeds the folder's content and its correlated and requested topics with the retriever,
-then searches the same-language top ``--k`` (``utils.search.search``) with the content
+then searches the same-language top ``--k`` (``utils.retrieval.search.search``) with the content
 vectors as embedded (float32), stored in float16 and read back, and as a
-:class:`utils.embcache.ContentCache` holding a random half of the texts returns them (the
+:class:`utils.retrieval.embcache.ContentCache` holding a random half of the texts returns them (the
 other half embedded fresh, in other batches: the float noise a cache adds at best).
 
 The cache is keyed by the weights, not by the precision they ran in: a cache that notebook
@@ -29,11 +29,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from utils import metrics, models, retriever, search  # noqa: E402
-from utils.data import load_competition  # noqa: E402
-from utils.embcache import ContentCache  # noqa: E402
+from utils import metrics, models
+from utils.data.load import load_competition  # noqa: E402
+from utils.data.text import text_frames  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
-from utils.text import text_frames  # noqa: E402
+from utils.retrieval import retriever, search  # noqa: E402
+from utils.retrieval.embcache import ContentCache  # noqa: E402
 
 
 def changes(before: pd.DataFrame, after: pd.DataFrame) -> dict:

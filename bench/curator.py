@@ -11,8 +11,8 @@ those k topics known (every correlated topic outside the request is known there)
 - **new channel**: the new-channel pipeline (its candidates in their fused order, with each
   topic's supply, as notebook 05 saved them: the revealed topics do not change them, since
   the supply hides the topic's own channel), its rule chosen again on the revealed topics with the training topics as prior
-  (:func:`utils.newchannel.choose_rule`), with and without ``skip_taken`` (the revealed topics'
-  items left out in a channel that rarely reuses its items): :func:`utils.newchannel.select`,
+  (:func:`utils.selection.newchannel.choose_rule`), with and without ``skip_taken`` (the revealed topics'
+  items left out in a channel that rarely reuses its items): :func:`utils.selection.newchannel.select`,
   notebook 06's code;
 - **in-channel pipeline**: notebook 05's selected model (trained without the channel) with its
   rule family chosen on the revealed topics alone, ``skip_taken`` included: the pipeline of a
@@ -22,7 +22,7 @@ those k topics known (every correlated topic outside the request is known there)
 
 Each row: the channel, k, the topics scored, and each pipeline's mean F2 over the draws (the
 same draws for every pipeline). Where the in-channel pipeline overtakes the new-channel one is
-what ``utils.newchannel.MIN_KNOWN`` should be.
+what ``utils.selection.newchannel.MIN_KNOWN`` should be.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.tables import record_block  # noqa: E402
-from utils import newchannel, stage2, tuning  # noqa: E402
-from utils.candidates import channel_use  # noqa: E402
-from utils.data import load_competition  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
 from utils.metrics import scores_per_topic  # noqa: E402
+from utils.retrieval.candidates import channel_use  # noqa: E402
+from utils.selection import newchannel, stage2, tuning  # noqa: E402
 
 KS = (0, 5, 10, 20, 50)
 DRAWS = 5

@@ -30,7 +30,7 @@ prepare)
     "$PYTHON" - "$DEVICE/minilm" <<'EOF'
 import sys
 from sentence_transformers import SentenceTransformer
-from utils.retriever import base_model_path
+from utils.retrieval.retriever import base_model_path
 
 SentenceTransformer(base_model_path(), device="cpu").half().save(sys.argv[1])  # float16: half the bytes
 EOF

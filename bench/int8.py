@@ -41,14 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from utils import models, paths, predict, search, submission  # noqa: E402
-from utils.search import ranked_lists  # noqa: E402
-from utils.candidates import dense_candidates  # noqa: E402
-from utils.data import load_competition  # noqa: E402
-from utils.folds import load_folds  # noqa: E402
+from utils import models, paths, predict, submission
+from utils.data.folds import load_folds  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
+from utils.data.text import text_frames  # noqa: E402
 from utils.metrics import mean_f2, recall_at_k  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
-from utils.text import text_frames  # noqa: E402
+from utils.retrieval import search  # noqa: E402
+from utils.retrieval.candidates import dense_candidates  # noqa: E402
+from utils.retrieval.search import ranked_lists  # noqa: E402
 
 
 def torch_int8(model):

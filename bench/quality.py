@@ -49,9 +49,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from bench.tables import record_block  # noqa: E402
-from utils import paths, reranker, stage2, tuning  # noqa: E402
+from utils import paths
 from utils import run as runner  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
+from utils.selection import cross_encoder, stage2, tuning  # noqa: E402
 
 STAGES = ["02", "03", "04", "05"]
 BENCH_FILE = "bench.json"
@@ -59,7 +60,7 @@ BENCH_FILE = "bench.json"
 RESULT_FILES = [BENCH_FILE, "folds.csv", "recall_candidates.csv", "stage1_f2.csv",
                 "retriever/recall.csv", "reranker/f2.csv", "reranker/rules.csv",
                 "reranker/scored_valid.parquet", "reranker/valid_truth.csv",
-                f"reranker/{reranker.SELECTED_FILE}"]
+                f"reranker/{cross_encoder.SELECTED_FILE}"]
 F2_COLUMNS = ["honest f2", "honest precision", "honest recall", "in-sample f2"]
 
 
@@ -115,7 +116,7 @@ def fold_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
     recall = recall.join(stage1[["F2 at top-k", "F2 at threshold"]])
     f2 = pd.read_csv(folder / "reranker" / "f2.csv", index_col="pipeline")[F2_COLUMNS]
     families = pd.read_csv(folder / "reranker" / "rules.csv", index_col=0, header=[0, 1])
-    families = families.xs("honest", axis=1, level=1).rename(columns=reranker.pipeline_name)
+    families = families.xs("honest", axis=1, level=1).rename(columns=cross_encoder.pipeline_name)
     return recall, f2, families
 
 
@@ -134,15 +135,15 @@ def split_folds(folder: Path) -> list[int]:
 def transfer_tables(work: Path, folds: list[int]) -> dict[int, pd.DataFrame]:
     """Per fold, the F2, precision and recall of each pipeline (rows) when the rule, and the
     selected model, are chosen on the other folds' validation topics and scored on the
-    fold's (:func:`utils.tuning.transfer`), from the scored validation candidates notebook
+    fold's (:func:`utils.selection.tuning.transfer`), from the scored validation candidates notebook
     05 saved; empty for fewer than two folds."""
     if len(folds) < 2:
         return {}
     tables = {}
     for fold in folds:
-        chosen = json.loads((work / f"fold{fold}" / "reranker" / reranker.SELECTED_FILE).read_text())
+        chosen = json.loads((work / f"fold{fold}" / "reranker" / cross_encoder.SELECTED_FILE).read_text())
         tables[fold] = stage2.fold_tables(work / f"fold{fold}", chosen.get("rules"), chosen.get("blends", [0.0]))
-    found = tuning.transfer(tables).assign(pipeline=lambda t: t["model"].map(reranker.pipeline_name))
+    found = tuning.transfer(tables).assign(pipeline=lambda t: t["model"].map(cross_encoder.pipeline_name))
     return {fold: part.set_index("pipeline")[["f2", "precision", "recall"]]
             for fold, part in found.groupby("fold")}
 

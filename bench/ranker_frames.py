@@ -2,7 +2,7 @@
 
     python bench/ranker_frames.py --data ../shared/data/minilecr --work /tmp/quality_v2 --folds 0 1 2 3 4
 
-Two of :mod:`utils.ranker`'s features (the hub share and ``item_gap``) are computed over the
+Two of :mod:`utils.selection.feature_ranker`'s features (the hub share and ``item_gap``) are computed over the
 topics scored together. For each fold folder that ``bench/quality.py`` left (``WORK/fold{f}``:
 notebook 04's candidates and the folds), this trains notebook 05's feature ranker on the same
 out-of-fold topics, tunes its post-processing on the validation topics scored together as 05
@@ -24,10 +24,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.tables import print_by_fold  # noqa: E402
-from utils import reranker, stage2, tuning  # noqa: E402
-from utils.data import load_competition  # noqa: E402
-from utils.folds import load_folds, split_topics  # noqa: E402
-from utils.ranker import FeatureRanker, RankerConfig  # noqa: E402
+from utils.data.folds import load_folds, split_topics  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
+from utils.selection import cross_encoder, stage2, tuning  # noqa: E402
+from utils.selection.feature_ranker import FeatureRanker, RankerConfig  # noqa: E402
 
 FRAME_FEATURES = ("hub", "item_gap")
 BLENDS = stage2.SelectionConfig().blends  # notebook 05's
@@ -49,7 +49,7 @@ def fold_figures(candidates: pd.DataFrame, data, folds: pd.DataFrame, fold: int,
     """F2 of one validation fold by frame (:func:`label`): notebook 05's ranker in frames of
     each of ``sizes``, and the ranker without :data:`FRAME_FEATURES` (all together)."""
     _, valid_topics = split_topics(folds, fold)
-    train = candidates[candidates["topic_id"].isin(reranker.training_topics(candidates, folds, fold))]
+    train = candidates[candidates["topic_id"].isin(cross_encoder.training_topics(candidates, folds, fold))]
     valid = candidates[candidates["topic_id"].isin(valid_topics)]
     truth = data.correlations[data.correlations["topic_id"].isin(valid_topics)]
     found = {}

@@ -5,7 +5,7 @@ browser takes to load it, capped (``utils.review.MAX_TOPICS``, the default) and 
                                 [--record docs/RESULTS.md]
 
 Without ``--data`` it writes LECR-sized demo data into ``WORK/data`` first (the ``full``
-preset of :mod:`utils.demo`, as ``bench/scale.py`` does). It takes ``--topics`` non-source
+preset of :mod:`utils.data.demo`, as ``bench/scale.py`` does). It takes ``--topics`` non-source
 topics with links, and for each a submission as notebook 06 writes one and the scored
 candidates it saves beside it: 20 candidates of the topic's language, half its true links
 among them where it has that many, the best 5 kept (so the page shows hits, wrong picks,
@@ -35,8 +35,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.tables import record_block  # noqa: E402
-from utils import demo, review  # noqa: E402
-from utils.data import load_competition  # noqa: E402
+from utils import review
+from utils.data import demo  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
 
 CANDIDATES, KEPT = 20, 5
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -7,10 +7,10 @@ Each folder holds ``bench/quality.py``'s kept folds (``foldF/reranker/scored_val
 and ``valid_truth.csv``: the feature ranker's scores of the fold's validation topics). For each
 fold, the feature ranker's rule is chosen as notebook 05 chooses it (the relative family at its
 blends, with and without ``skip_taken``, on the fold's other topics:
-:func:`utils.tuning.crossfit`) and in other ways, each honest (chosen on other topics than
+:func:`utils.selection.tuning.crossfit`) and in other ways, each honest (chosen on other topics than
 those scored). With ``--data``, folds kept before notebook 04 wrote ``channel_links`` get it
 (and ``channel_reuse``) as notebook 04 computes them for the validation topics (the known
-topics: ``foldF/folds.csv``'s topics outside the fold; :func:`utils.candidates.channel_use`).
+topics: ``foldF/folds.csv``'s topics outside the fold; :func:`utils.retrieval.candidates.channel_use`).
 
 - ``without skip_taken``: the grid before ``skip_taken``; ``fused list, top-k``: the floor,
   and the same floor on the items no known topic of the channel links;
@@ -40,9 +40,10 @@ import pandas as pd  # noqa: E402
 from sklearn.model_selection import RepeatedKFold  # noqa: E402
 
 from bench.tables import print_by_fold  # noqa: E402
-from utils import candidates, stage2, tuning  # noqa: E402
-from utils.data import load_competition  # noqa: E402
-from utils.tuning import FAMILIES, RuleTable  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
+from utils.retrieval import candidates
+from utils.selection import stage2, tuning  # noqa: E402
+from utils.selection.tuning import FAMILIES, RuleTable  # noqa: E402
 
 BLENDS = list(stage2.SelectionConfig().blends)
 """Notebook 05's blends."""

@@ -33,8 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.tables import record_block  # noqa: E402
-from utils import demo  # noqa: E402
 from utils import run as runner  # noqa: E402
+from utils.data import demo  # noqa: E402
 from utils.profiling import code_version, machine  # noqa: E402
 
 STAGES = ["02", "03", "04", "05", "06"]

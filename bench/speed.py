@@ -18,7 +18,7 @@ column per variant:
 - ``int8``: the encoders in int8 through ONNX Runtime (:func:`utils.models.int8`), exported
   and quantised in each variant as in a fresh Kaggle kernel (:mod:`utils.int8cache` off);
 - ``int8+cacheN``: int8, with the content embeddings saved by notebook 04 loaded from disk
-  (:class:`utils.embcache.ContentCache`, float32 vectors of the fp32 variant) for all but
+  (:class:`utils.retrieval.embcache.ContentCache`, float32 vectors of the fp32 variant) for all but
   N% of the content, a random N% being new to the cache (new items, changed texts):
   ``int8+cache10`` is a plausible hidden-test mix, ``cache0`` and ``cache100`` the bounds;
 - ``fp32+cacheN``: the same in float32 (notebook 06 with ``INT8 = False, BF16 = False``);
@@ -40,7 +40,7 @@ the offline MiniLM serves as both (a fresh one-logit head for the reranker: the 
 a trained one, with ``--reranker-max-length`` and a fixed threshold rule). The CPU mode
 reranks only the fused list's best ``--rerank-top-k`` candidates (notebook 06's
 ``RERANK_TOP_K``; its F2 cost is in notebook 05's table and the quality benchmark). A
-feature ranker folder (``utils.ranker``) as ``--reranker`` scores every candidate (nothing to
+feature ranker folder (``utils.selection.feature_ranker``) as ``--reranker`` scores every candidate (nothing to
 cut), and the raw comparison then covers the bi-encoder only.
 """
 
@@ -62,12 +62,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from utils import embcache, int8cache, models, paths, predict, reranker, retriever, search, submission  # noqa: E402
-from utils.data import load_competition  # noqa: E402
-from utils.postprocess import PostProcess  # noqa: E402
+from utils import int8cache, models, paths, predict, submission
+from utils.data.load import load_competition  # noqa: E402
+from utils.data.text import text_frames  # noqa: E402
 from utils.profiling import StageTimer, code_version, machine  # noqa: E402
-from utils.ranker import FeatureRanker  # noqa: E402
-from utils.text import text_frames  # noqa: E402
+from utils.retrieval import embcache, retriever, search
+from utils.selection import cross_encoder  # noqa: E402
+from utils.selection.feature_ranker import FeatureRanker  # noqa: E402
+from utils.selection.postprocess import PostProcess  # noqa: E402
 
 VARIANTS = ["fp32", "int8", "bf16", "fp32+cache10", "int8+cache0", "int8+cache10", "int8+cache100",
             "bf16+cache10"]
@@ -120,7 +122,7 @@ def new_share(variant: str) -> float | None:
 
 def default_pipeline(retriever_path, args, int8: bool) -> predict.Pipeline:
     """The offline MiniLM as both encoders (a fresh one-logit head for the reranker)."""
-    config = reranker.RerankerConfig(max_length=args.reranker_max_length,
+    config = cross_encoder.RerankerConfig(max_length=args.reranker_max_length,
                                      eval_batch_size=args.rerank_batch_size)
     cross = models.for_inference(models.load_cross_encoder(
         retriever.base_model_path(), config.max_length, dtype=models.inference_dtype()), int8)
@@ -284,13 +286,13 @@ def measure(argv=None) -> None:
         pairs = (pd.DataFrame({"topic_id": requested}).merge(
             pd.DataFrame({"content_id": data.content["id"]}).sample(8, random_state=0), how="cross")
             .assign(rank=1).head(args.baseline_items))
-        first_texts, second_texts = reranker.pair_texts(pairs, topics_text, content_by_id)
-        encoders["cross-encoder (reranker.score)"] = (
-            len(pairs), lambda: reranker.score(stage2, pairs, topics_text, content_by_id, config),
+        first_texts, second_texts = cross_encoder.pair_texts(pairs, topics_text, content_by_id)
+        encoders["cross-encoder (cross_encoder.score)"] = (
+            len(pairs), lambda: cross_encoder.score(stage2, pairs, topics_text, content_by_id, config),
             lambda: raw_forward(stage2.model, stage2.tokenizer, list(zip(first_texts, second_texts)),
                                 config.eval_batch_size, config.max_length),
-            lambda: reranker.score(cross_int8, pairs, topics_text, content_by_id, config),
-            lambda: reranker.score(cross_bf16, pairs, topics_text, content_by_id, config))
+            lambda: cross_encoder.score(cross_int8, pairs, topics_text, content_by_id, config),
+            lambda: cross_encoder.score(cross_bf16, pairs, topics_text, content_by_id, config))
     best = {name: [min(times) for times in zip(*[(timed(suite), raw(), timed(quantised), timed(half))
                                                 for _ in range(2)])]
             for name, (_, suite, raw, quantised, half) in encoders.items()}

@@ -8,7 +8,7 @@ The held-out groups: each aligned and supplemental channel alone, then each ``so
 channel but the largest (the one every fold trains on, Khan Academy on LECR and mini-LECR),
 channels whose titles start with a ``--together`` prefix held out together (trees that mirror
 one another, such as TESSA's four languages, would leak into each other). Each group is the
-only validation fold of its own folder ``WORK/fold{f}`` (:func:`utils.folds.channel_folds`:
+only validation fold of its own folder ``WORK/fold{f}`` (:func:`utils.data.folds.channel_folds`:
 its topics fold 0, every other correlated topic training-only with the out-of-fold groups
 notebook 02 gives them), so the rest of the data trains as a submission's run trains on it:
 the out-of-fold retrievers leave out groups of sibling topics, not whole channels. Notebooks
@@ -19,7 +19,7 @@ The report reads each fold's files (``--keep`` copies them, a few hundred kiloby
 one row per held-out channel, the aligned and supplemental ones apart from the sources (whose
 trees mirror their content, so they are easier): topics, links per topic, and the F2 of
 
-- **new channel**: notebook 05's new-channel pipeline (:mod:`utils.newchannel`), its rule
+- **new channel**: notebook 05's new-channel pipeline (:mod:`utils.selection.newchannel`), its rule
   chosen on the training topics alone: what a new curriculum gets;
 - **floor**: the new-channel candidates' fused top-k, k chosen on the training topics alone;
 - **floor, k chosen on the channel**: the same, k chosen on other topics of the held-out
@@ -45,9 +45,9 @@ import pandas as pd  # noqa: E402
 
 from bench import quality  # noqa: E402
 from bench.tables import record_block  # noqa: E402
-from utils import stage2, tuning  # noqa: E402
-from utils.data import load_competition  # noqa: E402
-from utils.folds import channel_folds, save_folds  # noqa: E402
+from utils.data.folds import channel_folds, save_folds  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
+from utils.selection import stage2, tuning  # noqa: E402
 
 STAGES = ["03", "04", "05"]
 VALID_FOLD = 0

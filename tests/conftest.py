@@ -9,8 +9,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from utils.data import load_competition  # noqa: E402
-from utils.demo import DemoConfig, write_demo  # noqa: E402
+from utils.data.demo import DemoConfig, write_demo  # noqa: E402
+from utils.data.load import load_competition  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -76,7 +76,7 @@ def recalled(tiny_dir):
 @pytest.fixture(scope="session")
 def frames(tiny_dir):
     """The tiny demo's (data, topic texts, 12 linked topics as queries, content texts)."""
-    from utils.text import text_frames
+    from utils.data.text import text_frames
 
     data = load_competition(tiny_dir)
     topics, content = text_frames(data)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from utils import score, submission
-from utils.data import ID_COLUMNS, ID_RULE, DataError, DataWarning, load_competition
+from utils.data.load import ID_COLUMNS, ID_RULE, DataError, DataWarning, load_competition
 
 
 def load_quietly(folder):

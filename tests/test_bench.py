@@ -20,15 +20,15 @@ def load(name):
 
 @pytest.mark.parametrize("stage2", ["cross-encoder", "feature ranker"])
 def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
-    from utils import reranker
-    from utils.postprocess import PostProcess
-    from utils.ranker import FeatureRanker, RankerConfig
+    from utils.selection import cross_encoder
+    from utils.selection.feature_ranker import FeatureRanker, RankerConfig
+    from utils.selection.postprocess import PostProcess
 
     out = tmp_path / "submission.csv"
     models = []
     if stage2 == "feature ranker":  # a saved feature ranker replaces the fresh cross-encoder
         trees = FeatureRanker.fit(recalled[0], recalled[1], RankerConfig(max_iter=5, min_samples_leaf=5))
-        models = ["--reranker", str(reranker.save(trees, tmp_path / "features", trees.config,
+        models = ["--reranker", str(cross_encoder.save(trees, tmp_path / "features", trees.config,
                                                   PostProcess(0.5)))]
     variants = ["fp32", "int8+cache10", "bf16"] if stage2 == "cross-encoder" else ["fp32+cache0"]
     load("speed").main(["--data", str(tiny_dir), "--work", str(tmp_path), "--topics", "12",
@@ -41,7 +41,7 @@ def test_speed_benchmark_smoke(tiny_dir, recalled, tmp_path, capsys, stage2):
                   "load the content embeddings", "total (min)", "suite / raw", "int8 / suite", "bf16 / suite",
                   *(f"== {v}" for v in variants)):
         assert stage in printed, stage
-    assert ("cross-encoder (reranker.score)" in printed) == (stage2 == "cross-encoder")
+    assert ("cross-encoder (cross_encoder.score)" in printed) == (stage2 == "cross-encoder")
     # the share of new content the variant names is embedded; the rest is looked up
     found = re.findall(r"content embeddings: (\d+) looked up, (\d+) embedded", printed)
     if stage2 == "cross-encoder":
@@ -137,7 +137,7 @@ def test_code_version_names_the_commit(tmp_path):
 def test_ranker_frames_benchmark_smoke(recalled):
     import pandas as pd
 
-    from utils.ranker import RankerConfig
+    from utils.selection.feature_ranker import RankerConfig
 
     candidates, data = recalled
     topics = sorted(candidates["topic_id"].unique())
@@ -174,7 +174,7 @@ def test_rule_choice_benchmark_smoke(tmp_path):
 
 
 def test_cache_precision_benchmark_smoke(tiny_dir, capsys):
-    from utils.retriever import base_model_path
+    from utils.retrieval.retriever import base_model_path
 
     load("cache_precision").main(["--data", str(tiny_dir), "--retriever", base_model_path(),
                                   "--k", "5", "--max-length", "32"])

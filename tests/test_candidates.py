@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import candidates as cand
-from utils import search
-from utils.data import load_competition
-from utils.text import text_frames
+from utils.data.load import load_competition
+from utils.data.text import text_frames
+from utils.retrieval import candidates as cand
+from utils.retrieval import search
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_report_tables(frames):
 
 
 def test_recall_searches_every_language_for_a_topic_whose_language_has_no_content(frames):
-    from utils.retriever import base_model_path
+    from utils.retrieval.retriever import base_model_path
 
     _, queries, content = frames
     picked = queries.head(4).copy()
@@ -134,7 +134,7 @@ def test_recall_searches_every_language_for_a_topic_whose_language_has_no_conten
 def test_known_topics_are_those_a_retriever_did_not_leave_out():
     known = pd.DataFrame({"id": ["q1", "k1", "k2", "k3"], "language": ["en", "en", "en", "fr"]})
     folds = pd.DataFrame({"topic_id": ["q1", "k1", "k2"], "fold": [0, -1, -1], "oof_group": [-1, 0, 1]})
-    from utils.folds import Holdout
+    from utils.data.folds import Holdout
 
     found = cand.known_topics(known, folds, {"main": Holdout([0]), "oof1": Holdout([0], [0])})
     assert set(found["main"]["id"]) == {"k1", "k2"} and set(found["oof1"]["id"]) == {"k2"}
@@ -158,8 +158,8 @@ def test_the_zero_shot_model_and_the_pool_are_sources_of_the_new_channel_candida
     """The untuned model's top-K and each topic's pool of unlinked items are sources of their
     own: every topic gets their candidates (the zero-shot model's in any language for a topic
     whose language has none), and they vote in the new-channel candidates only."""
-    from utils import newchannel
-    from utils.retriever import base_model_path
+    from utils.retrieval.retriever import base_model_path
+    from utils.selection import newchannel
 
     data, queries, content = frames
     picked = queries.head(4).copy()

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from utils.data import DataError, DataWarning, load_competition
+from utils.data.load import DataError, DataWarning, load_competition
 
 
 def edit(folder, name, change):

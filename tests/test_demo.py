@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from utils.data import load_competition
-from utils.demo import SPARSE_LANGUAGE, DemoConfig, main, write_demo
+from utils.data.demo import SPARSE_LANGUAGE, DemoConfig, main, write_demo
+from utils.data.load import load_competition
+from utils.data.text import content_texts, topic_texts
+from utils.data.tree import TopicTree
 from utils.metrics import recall_at_k
-from utils.text import content_texts, topic_texts
-from utils.tree import TopicTree
 
 
 def test_same_seed_same_files(tmp_path):

@@ -2,7 +2,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from utils import eda
+from utils.data import eda
 
 
 def test_channel_reuse_is_the_share_of_a_channels_links_whose_item_it_links_twice():

@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import candidates as cand
-from utils.data import load_competition
-from utils.embcache import ContentCache, keys, model_id
-from utils.retriever import base_model_path
-from utils.text import text_frames
+from utils.data.load import load_competition
+from utils.data.text import text_frames
+from utils.retrieval import candidates as cand
+from utils.retrieval.embcache import ContentCache, keys, model_id
+from utils.retrieval.retriever import base_model_path
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,8 @@ def test_a_cache_for_other_weights_or_length_is_not_used(frames, tmp_path):
 
 
 def test_a_partly_filled_cache_returns_each_text_its_own_vector(frames):
-    from utils import search
     from utils.models import load_bi_encoder as load_model
+    from utils.retrieval import search
 
     _, content = frames
     texts = content["text"].head(60).tolist()

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from utils.data import load_competition
-from utils.folds import OOF_GROUPS, TRAIN_ONLY, load_folds, make_folds, save_folds, split_topics
+from utils.data.folds import OOF_GROUPS, TRAIN_ONLY, load_folds, make_folds, save_folds, split_topics
+from utils.data.load import load_competition
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_a_folds_table_saved_before_out_of_fold_groups_reads_without_groups(data
 
 
 def test_channel_folds_hold_out_the_channels_named_any_category(data):
-    from utils.folds import channel_folds
+    from utils.data.folds import channel_folds
 
     channels = data.topics.drop_duplicates("channel").set_index("channel")["category"]
     source, other = channels[channels == "source"].index[0], channels[channels != "source"].index[0]

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from utils import models, reranker, retriever, search
-from utils.folds import make_folds, split_topics
+from utils import models
+from utils.data.folds import make_folds, split_topics
+from utils.retrieval import retriever, search
+from utils.selection import cross_encoder
 
 
 def test_the_inference_dtype_follows_the_device(monkeypatch):
@@ -39,9 +41,9 @@ def test_half_precision_cross_encoder_scores_agree(frames, tmp_path):
     data, topics, queries, content = frames
     pairs = data.links[data.links["topic_id"].isin(queries["id"])].head(16)
     pairs = pd.concat([pairs, pairs.assign(content_id=np.roll(pairs["content_id"].to_numpy(), 3))]).assign(rank=1)
-    config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
+    config = cross_encoder.RerankerConfig(max_length=48, eval_batch_size=8)
     models.load_cross_encoder(retriever.base_model_path(), 48).save(str(tmp_path))  # one head for both
-    scores = [reranker.score(models.load_cross_encoder(tmp_path, 48, dtype=dtype), pairs,
+    scores = [cross_encoder.score(models.load_cross_encoder(tmp_path, 48, dtype=dtype), pairs,
                              topics.set_index("id")["text"], content.set_index("id")["text"], config)["score"]
               for dtype in (torch.float32, torch.float16)]
     assert np.abs(scores[0].to_numpy() - scores[1].to_numpy()).max() < 0.01
@@ -69,6 +71,6 @@ def test_bf16_mixed_precision_trains_the_retriever(frames, pairs, tmp_path):
 
 def test_bf16_mixed_precision_trains_the_cross_encoder(labelled_pairs, tmp_path):
     model = models.load_cross_encoder(retriever.base_model_path(), 32)
-    config = reranker.RerankerConfig(max_length=32, batch_size=8, epochs=1, precision="bf16")
-    history = reranker.train(model, *labelled_pairs, config, tmp_path)
+    config = cross_encoder.RerankerConfig(max_length=32, batch_size=8, epochs=1, precision="bf16")
+    history = cross_encoder.train(model, *labelled_pairs, config, tmp_path)
     assert len(history) and np.isfinite(history["loss"]).all()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from utils import int8cache, models, retriever, search
+from utils import int8cache, models
+from utils.retrieval import retriever, search
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from utils import models, reranker, retriever, search, versions
+from utils import models
+from utils.kaggle import versions
+from utils.retrieval import retriever, search
+from utils.selection import cross_encoder
 
 
 def test_int8_bi_encoder_agrees_with_float32(frames):
@@ -27,10 +30,10 @@ def test_int8_bi_encoder_agrees_with_float32(frames):
 def test_int8_cross_encoder_scores_agree(frames, tmp_path):
     data, topics, queries, content = frames
     pairs = data.links[data.links["topic_id"].isin(queries["id"])].head(16).assign(rank=1)
-    config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
+    config = cross_encoder.RerankerConfig(max_length=48, eval_batch_size=8)
     torch.manual_seed(0)
     models.load_cross_encoder(retriever.base_model_path(), 48).save(str(tmp_path))  # one head for both
-    scores = [reranker.score(models.for_inference(models.load_cross_encoder(tmp_path, 48), int8),
+    scores = [cross_encoder.score(models.for_inference(models.load_cross_encoder(tmp_path, 48), int8),
                              pairs, topics.set_index("id")["text"], content.set_index("id")["text"],
                              config)["score"].to_numpy() for int8 in (False, True)]
     assert np.abs(scores[0] - scores[1]).max() < 0.05  # an untrained head: no ranking to compare
@@ -114,12 +117,12 @@ def test_bf16_bi_encoder_finds_the_float32_candidates(frames, monkeypatch):
 
 def test_bf16_leaves_a_saved_cross_encoder_in_float32(tmp_path, monkeypatch):
     """BF16 is the bi-encoders': a cross-encoder's tuned thresholds on probabilities were not
-    checked in bfloat16, so ``reranker.load`` keeps it in float32 on a CPU."""
-    from utils.postprocess import PostProcess
+    checked in bfloat16, so ``cross_encoder.load`` keeps it in float32 on a CPU."""
+    from utils.selection.postprocess import PostProcess
 
-    config = reranker.RerankerConfig(max_length=48, eval_batch_size=8)
-    reranker.save(models.load_cross_encoder(retriever.base_model_path(), 48), tmp_path, config,
+    config = cross_encoder.RerankerConfig(max_length=48, eval_batch_size=8)
+    cross_encoder.save(models.load_cross_encoder(retriever.base_model_path(), 48), tmp_path, config,
                   PostProcess())
     monkeypatch.setattr(models, "CPU_BF16", True)
-    model, _, _ = reranker.load(tmp_path)
+    model, _, _ = cross_encoder.load(tmp_path)
     assert next(model.model.parameters()).dtype == torch.float32

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from utils import models, reranker, retriever, trainer
-from utils.folds import make_folds, split_topics
+from utils import models, trainer
+from utils.data.folds import make_folds, split_topics
+from utils.retrieval import retriever
+from utils.selection import cross_encoder
 
 
 def test_the_number_of_processes_defaults_to_the_visible_gpus():
@@ -42,10 +44,10 @@ def test_two_processes_train_the_cross_encoder_and_say_what_failed(labelled_pair
     pairs, *texts = labelled_pairs
     model = models.load_cross_encoder(retriever.base_model_path(), 32)
     before = next(model.parameters()).detach().clone()
-    config = reranker.RerankerConfig(max_length=32, batch_size=8, epochs=1)
-    history = reranker.train(model, pairs, *texts, config, tmp_path, processes=2)
+    config = cross_encoder.RerankerConfig(max_length=32, batch_size=8, epochs=1)
+    history = cross_encoder.train(model, pairs, *texts, config, tmp_path, processes=2)
     assert len(history) and not next(model.parameters()).detach().equal(before)
     # a process that fails: its own error, not only the launcher's
     with pytest.raises(RuntimeError, match=r"(?s)2 processes failed.*fp16.*PROCESSES = 1"):
-        reranker.train(model, pairs, *texts, reranker.RerankerConfig(max_length=32, precision="fp16"),
+        cross_encoder.train(model, pairs, *texts, cross_encoder.RerankerConfig(max_length=32, precision="fp16"),
                        tmp_path, processes=2)

@@ -1,10 +1,10 @@
-"""A new curriculum (utils.newchannel): supply, the pool source, the regime, on hand-made cases."""
+"""A new curriculum (utils.selection.newchannel): supply, the pool source, the regime, on hand-made cases."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from utils import newchannel
+from utils.selection import newchannel
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_a_channels_known_topics_refine_the_rule_chosen_on_the_training_topics()
     """Training topics have one link each (a top-1 rule is best there); the channel's known
     topics have four (top-4 is best): with a weak prior the known topics decide, with a strong
     one the training topics; without known topics, the training topics' best."""
-    from utils import tuning
+    from utils.selection import tuning
 
     families = {"top-k": [{"min_items": k, "threshold": None} for k in (1, 4)]}
     grid = pd.DataFrame({"family": ["top-k"] * 2, "blend": 0.0, "threshold": np.nan, "relative": np.nan,

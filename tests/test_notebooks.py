@@ -33,7 +33,7 @@ def test_every_notebook_finds_utils_with_the_same_finder(tmp_path):
     exec(finders[0], namespace)
     deep = tmp_path / "datasets" / "someone" / "lecr-code" / "versions" / "1"
     (deep / "utils").mkdir(parents=True)
-    (deep / "utils" / "versions.py").write_text("")
+    (deep / "utils" / "predict.py").write_text("")
     import os
 
     here = os.getcwd()
@@ -41,7 +41,7 @@ def test_every_notebook_finds_utils_with_the_same_finder(tmp_path):
     try:
         assert namespace["utils_root"](str(tmp_path)) == deep
         (tmp_path / "lecr-utils" / "utils").mkdir(parents=True)
-        (tmp_path / "lecr-utils" / "utils" / "versions.py").write_text("")
+        (tmp_path / "lecr-utils" / "utils" / "predict.py").write_text("")
         with pytest.raises(ModuleNotFoundError, match="2 utils packages"):
             namespace["utils_root"](str(tmp_path))
     finally:
@@ -77,7 +77,7 @@ TINY = {**TINY_RETRIEVER, **TINY_RERANKER}
 @pytest.fixture(scope="module")
 def pipeline(tiny_dir, tmp_path_factory):
     """Notebooks 01-05 run once on the tiny demo data as the Kaggle training kernel runs them
-    (``utils.package --code``: its script, ``lecr-code`` and the competition mounted as Kaggle
+    (``utils.kaggle.package --code``: its script, ``lecr-code`` and the competition mounted as Kaggle
     mounts them, the working folder its output), then notebook 06 locally on that working
     folder: (working folder, data)."""
     import os
@@ -85,8 +85,9 @@ def pipeline(tiny_dir, tmp_path_factory):
     import subprocess
     import sys
 
-    from utils import package, paths
-    from utils.data import load_competition
+    from utils import paths
+    from utils.data.load import load_competition
+    from utils.kaggle import package
 
     root = tmp_path_factory.mktemp("pipeline")
     out, kaggle_input, work = root / "datasets", root / "input", root / "work"
@@ -121,9 +122,9 @@ def test_the_training_kernel_ran_notebooks_01_to_05_from_the_code_dataset(pipeli
 
 
 def test_folds_and_retrievers(pipeline):
-    from utils.folds import TRAIN_ONLY, load_folds
+    from utils.data.folds import TRAIN_ONLY, load_folds
     from utils.models import load_bi_encoder as load_model
-    from utils.retriever import trained
+    from utils.retrieval.retriever import trained
 
     work, data = pipeline
     folds = load_folds(work)
@@ -151,7 +152,7 @@ def test_folds_and_retrievers(pipeline):
 
 
 def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeline):
-    from utils.folds import TRAIN_ONLY, load_folds
+    from utils.data.folds import TRAIN_ONLY, load_folds
 
     work, data = pipeline
     found = pd.read_parquet(work / "candidates.parquet")
@@ -188,25 +189,25 @@ def test_candidates_come_from_a_retriever_that_did_not_train_on_the_topic(pipeli
 
 
 def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
-    from utils import reranker
-    from utils.folds import load_folds
-    from utils.ranker import FeatureRanker
-    from utils.text import TextConfig, text_frames
+    from utils.data.folds import load_folds
+    from utils.data.text import TextConfig, text_frames
+    from utils.selection import cross_encoder
+    from utils.selection.feature_ranker import FeatureRanker
 
     work, data = pipeline
     folds = load_folds(work)
     found = pd.read_parquet(work / "candidates.parquet")
     valid_topics = set(folds.loc[folds["fold"] == 0, "topic_id"])
     source = set(data.topics.loc[data.topics["category"] == "source", "id"])
-    config = reranker.RerankerConfig(train_top_k=3, negatives_per_positive=2)
-    train_topics = reranker.training_topics(found, folds, 0)
+    config = cross_encoder.RerankerConfig(train_top_k=3, negatives_per_positive=2)
+    train_topics = cross_encoder.training_topics(found, folds, 0)
     assert train_topics and not train_topics & valid_topics and train_topics & source
-    assert not set(reranker.training_pairs(found, data.links, train_topics, config)["topic_id"]) & valid_topics
+    assert not set(cross_encoder.training_pairs(found, data.links, train_topics, config)["topic_id"]) & valid_topics
     folder = work / "reranker" / "retriever"
-    model, saved, rule = reranker.load(folder)  # reloads offline, with its settings
+    model, saved, rule = cross_encoder.load(folder)  # reloads offline, with its settings
     assert saved.max_length == 32 and saved.train_top_k == 3
     texts = TextConfig().as_dict()  # 03's, recorded by 03, 04 and 05 for 06 to rebuild
-    assert reranker.settings(folder)["recall"] == {
+    assert cross_encoder.settings(folder)["recall"] == {
         "top_k": 20, "tfidf": True, "zero_shot": "sentence-transformers/all-MiniLM-L6-v2", "pool_factor": 3.0, "max_length": 32,
         "text": texts}
     assert json.loads((work / "retriever" / "round2" / "fit.json").read_text())["text"] == texts
@@ -214,7 +215,7 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     valid = found[found["topic_id"].isin(valid_topics)]
     truth = data.correlations[data.correlations["topic_id"].isin(valid_topics)]
     topics, content = text_frames(data)
-    scored = reranker.score(model, valid, topics.set_index("id")["text"],
+    scored = cross_encoder.score(model, valid, topics.set_index("id")["text"],
                             content.set_index("id")["text"], saved)
     chosen = rule.apply(scored)  # every validation topic gets at least one item
     assert set(chosen) == set(valid["topic_id"]) and all(chosen.values())
@@ -225,10 +226,10 @@ def test_reranker_trains_out_of_fold_and_saves_its_post_processing(pipeline):
     assert {"stage 1: fused list, top-k", "stage 1: retriever cosine",
             "two stages: the selected reranker"} <= set(report.index)
     # the feature ranker beside it, and the better of the two selected for the submission
-    features, _, features_rule = reranker.load(work / "reranker" / "features")
+    features, _, features_rule = cross_encoder.load(work / "reranker" / "features")
     assert isinstance(features, FeatureRanker)
     pipelines = report.loc[["two stages: reranker from retriever", "two stages: feature ranker"], "in-sample f2"]
-    assert reranker.pipeline_name(reranker.selected(work).name) == pipelines.idxmax()
+    assert cross_encoder.pipeline_name(cross_encoder.selected(work).name) == pipelines.idxmax()
     families = pd.read_csv(work / "reranker" / "rules.csv", index_col=0, header=[0, 1])
     assert {"threshold", "relative", "at least n", "top-k"} <= set(families.index)
     assert (work / "figures" / "reranker.png").is_file()
@@ -262,10 +263,11 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
     feature ranker still reads every candidate)."""
     import shutil
 
-    from utils import reranker, score
+    from utils import score
+    from utils.selection import cross_encoder
 
     work, _ = pipeline
-    folder = reranker.selected(work) if model == "selected" else work / "reranker" / model
+    folder = cross_encoder.selected(work) if model == "selected" else work / "reranker" / model
     (tmp_path / "work").mkdir()
     shutil.copy(work / "folds.csv", tmp_path / "work")  # 06 predicts 03's validation fold
     elsewhere = run.run(data=str(tiny_dir), work=tmp_path / "work", only=["06"], log=lambda *_: None,
@@ -277,7 +279,7 @@ def test_validation_fold_submission_scores_what_the_reranker_reported(pipeline, 
     page = (elsewhere / "review.html").read_text()  # with the validation fold's links: its F2 is the score's
     assert float(re.search(r"mean F2 <b>([\d.]+)</b>", page)[1]) == pytest.approx(f2, abs=5e-4)
     reported = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")["in-sample f2"]
-    row = (reranker.pipeline_name(folder.name) if rerank_top_k is None or folder.name == "features"
+    row = (cross_encoder.pipeline_name(folder.name) if rerank_top_k is None or folder.name == "features"
            else f"two stages: the selected reranker, only the fused top {rerank_top_k} reranked")
     assert f2 == pytest.approx(reported[row], abs=1e-3)
 
@@ -287,14 +289,15 @@ def test_submission_fallbacks(pipeline, tiny_copy, tmp_path):
     reranker trained on other texts than the retriever's; the encoders in int8."""
     import shutil
 
-    from utils import reranker, submission
+    from utils import submission
+    from utils.selection import cross_encoder
 
     work, _ = pipeline
     topics = pd.read_csv(tiny_copy / "topics.csv", dtype=str, keep_default_na=False)
     orphan = pd.read_csv(tiny_copy / "sample_submission.csv", dtype=str)["topic_id"].iloc[0]
     topics.loc[topics["id"] == orphan, "language"] = "zz"  # no content in language "zz"
     topics.to_csv(tiny_copy / "topics.csv", index=False)
-    strict = shutil.copytree(reranker.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
+    strict = shutil.copytree(cross_encoder.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
     rule = json.loads((strict / "postprocess.json").read_text())
     (strict / "postprocess.json").write_text(json.dumps({**rule, "threshold": 1.01, "fill": 2, "min_items": 0}))
     settings = json.loads((strict / "reranker.json").read_text())
@@ -321,7 +324,8 @@ def test_a_new_curriculum_takes_the_new_channel_pipeline(pipeline, tmp_path):
     here every requested topic, once the saved threshold is raised above every channel's."""
     import shutil
 
-    from utils import newchannel, reranker, stage2, submission
+    from utils import submission
+    from utils.selection import cross_encoder, newchannel, stage2
 
     work, data = pipeline
     report = pd.read_csv(work / "reranker" / "new_channel.csv", index_col=0)
@@ -330,7 +334,7 @@ def test_a_new_curriculum_takes_the_new_channel_pipeline(pipeline, tmp_path):
     assert regimes.loc["all", "topics"] == regimes.drop(index="all")["topics"].sum()
     new = pd.read_parquet(work / newchannel.CANDIDATES_FILE)
     assert {"pool_rank", "zero_shot_rank", "supply"} <= set(new.columns)
-    strict = shutil.copytree(reranker.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
+    strict = shutil.copytree(cross_encoder.selected(work), tmp_path / "strict", ignore=shutil.ignore_patterns("trainer"))
     settings_file = strict / stage2.NEW_CHANNEL / f"{stage2.NEW_CHANNEL}.json"
     settings = json.loads(settings_file.read_text())
     assert settings["min_known"] == 3
@@ -348,7 +352,7 @@ def test_the_transfer_and_curator_benchmarks_read_a_folds_files(pipeline, tmp_pa
     row per held-out channel; at k = 0 the curve's new-channel pipeline is notebook 05's."""
     import importlib.util
 
-    from utils.folds import load_folds
+    from utils.data.folds import load_folds
 
     def load(name):
         spec = importlib.util.spec_from_file_location(name, run.NOTEBOOKS.parent / "bench" / f"{name}.py")
@@ -382,13 +386,15 @@ def test_notebook_06_stops_when_the_wheels_are_for_another_python(pipeline, tiny
     import shutil
     import sys
 
-    from utils import paths, reranker, versions
+    from utils import paths
+    from utils.kaggle import versions
+    from utils.selection import cross_encoder
 
     work, _ = pipeline
     ignore = shutil.ignore_patterns("trainer")
-    models = {"reranker": shutil.copytree(reranker.selected(work), tmp_path / "reranker", ignore=ignore),
+    models = {"reranker": shutil.copytree(cross_encoder.selected(work), tmp_path / "reranker", ignore=ignore),
               "retriever": shutil.copytree(work / "retriever" / "round2", tmp_path / "retriever", ignore=ignore)}
-    for folder, marker in ((models["reranker"], reranker.SETTINGS_FILE), (models["retriever"], paths.RETRIEVER_MARKER)):
+    for folder, marker in ((models["reranker"], cross_encoder.SETTINGS_FILE), (models["retriever"], paths.RETRIEVER_MARKER)):
         settings = json.loads((folder / marker).read_text())
         settings[versions.KEY] = {**settings[versions.KEY], "scikit-learn": "0.0.1"}
         (folder / marker).write_text(json.dumps(settings))
@@ -431,9 +437,11 @@ def test_eda_runs_on_the_real_mini_dataset(tmp_path):
 
 
 def test_package_makes_kaggle_dataset_folders_the_submission_finds(pipeline, tmp_path):
-    from utils import package, paths, reranker
+    from utils import paths
+    from utils.kaggle import package
     from utils.models import load_bi_encoder as load_model
-    from utils.retriever import FIT_FILE
+    from utils.retrieval.retriever import FIT_FILE
+    from utils.selection import cross_encoder
 
     work, _ = pipeline
     folders = package.package(work, tmp_path, owner="someone", half=True)
@@ -445,11 +453,11 @@ def test_package_makes_kaggle_dataset_folders_the_submission_finds(pipeline, tmp
     assert (folders["utils"] / "utils" / "__init__.py").is_file()
     # as attached datasets under /kaggle/input: found by their marker files, and they load
     assert paths.model_dir(None, None, FIT_FILE, "retriever", tmp_path) == folders["retriever"]
-    assert paths.model_dir(None, None, reranker.SETTINGS_FILE, "reranker", tmp_path) == folders["reranker"]
+    assert paths.model_dir(None, None, cross_encoder.SETTINGS_FILE, "reranker", tmp_path) == folders["reranker"]
     model = load_model(folders["retriever"])
     assert next(model.parameters()).dtype == __import__("torch").float32  # half on disk, fp32 loaded
-    _, config, rule = reranker.load(folders["reranker"])
-    assert rule == reranker.load(reranker.selected(work))[2]
+    _, config, rule = cross_encoder.load(folders["reranker"])
+    assert rule == cross_encoder.load(cross_encoder.selected(work))[2]
 
 
 def test_package_downloads_and_packages_the_training_kernels_output(pipeline, tmp_path, monkeypatch):
@@ -457,7 +465,7 @@ def test_package_downloads_and_packages_the_training_kernels_output(pipeline, tm
 
     import kagglehub
 
-    from utils import package
+    from utils.kaggle import package
 
     work, _ = pipeline
 
@@ -483,7 +491,8 @@ def test_kaggle_round_trip_predicts_offline_as_the_local_run(pipeline, tiny_dir,
     import subprocess
     import sys
 
-    from utils import package, paths
+    from utils import paths
+    from utils.kaggle import package
 
     work, _ = pipeline
     folders = package.package(work, tmp_path / "datasets", owner="someone")
@@ -597,16 +606,16 @@ def test_int8_benchmark_compares_the_ways_on_the_pipeline(pipeline, tiny_dir, ca
 def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):
     """05 with RESUME reuses the cross-encoder saved with the same settings and training
     pairs (run last: it rewrites the pipeline's reranker folder, with the same figures)."""
-    from utils import reranker
+    from utils.selection import cross_encoder
 
     work, _ = pipeline
     folder = work / "reranker" / "retriever"
     before = pd.read_csv(work / "reranker" / "f2.csv", index_col="pipeline")
-    saved = reranker.settings(folder)
-    config = reranker.RerankerConfig.from_dict(saved)
+    saved = cross_encoder.settings(folder)
+    config = cross_encoder.RerankerConfig.from_dict(saved)
     details = {k: saved[k] for k in ("valid_fold", "train_topics", "recall", "backbone", "train_pairs")}
-    assert reranker.trained(folder, config, **{**details, "train_pairs": saved["train_pairs"] + 1}) is None
-    assert reranker.trained(folder, reranker.RerankerConfig(**{**config.as_dict(), "epochs": 2}),
+    assert cross_encoder.trained(folder, config, **{**details, "train_pairs": saved["train_pairs"] + 1}) is None
+    assert cross_encoder.trained(folder, cross_encoder.RerankerConfig(**{**config.as_dict(), "epochs": 2}),
                             **details) is None
     run.run(data=str(tiny_dir), work=work, only=["05"], params={**TINY, "RESUME": True},
             log=lambda *_: None)
@@ -620,8 +629,8 @@ def test_reranker_notebook_resumes_a_saved_cross_encoder(pipeline, tiny_dir):
 def test_gpu_profile_runs_end_to_end(tiny_dir, tmp_path):
     """--profile gpu's settings (two rounds for each out-of-fold retriever, both cross-encoder
     backbones, every training pair) through notebooks 02-05, the training sizes cut for a CPU."""
-    from utils import reranker
-    from utils.retriever import trained
+    from utils.retrieval.retriever import trained
+    from utils.selection import cross_encoder
 
     assert {"OOF_ROUNDS", "BACKBONES", "RERANKER_MAX_PAIRS"} <= set(run.PROFILES["gpu"])
     cut = {"N_SPLITS": 3, "EPOCHS": 0.2, "NEGATIVE_EPOCHS": 0.2, "MAX_LENGTH": 24, "MAX_PAIRS": 96,
@@ -631,8 +640,8 @@ def test_gpu_profile_runs_end_to_end(tiny_dir, tmp_path):
     rounds = {name: folder.name for name, (folder, _) in trained(work / "retriever").items()}
     assert rounds == {"main": "round2", "oof1": "round2", "oof2": "round2"}  # OOF_ROUNDS = 2
     for backbone in run.PROFILES["gpu"]["BACKBONES"]:
-        saved = reranker.settings(work / "reranker" / backbone)
+        saved = cross_encoder.settings(work / "reranker" / backbone)
         assert saved["max_length"] == 24 and saved["max_pairs"] is None and saved["batch_size"] == 64
     # "base": the model 03 fine-tuned the retriever from
-    assert reranker.settings(work / "reranker" / "base")["backbone"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert cross_encoder.settings(work / "reranker" / "base")["backbone"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert (work / "reranker" / "f2.csv").is_file()

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from utils import package, paths, versions
+from utils import paths
+from utils.kaggle import package, versions
 
 
 def test_models_record_the_library_versions_and_two_models_must_agree():
@@ -58,7 +59,7 @@ def test_ensure_installs_the_recorded_versions_offline_from_the_wheels(tmp_path)
 def test_an_import_path_of_one_major_version_fails_with_a_message():
     versions.require("sentence-transformers", int(versions.installed("sentence-transformers")[0]), "x")
     with pytest.raises(ImportError, match=r"needs sentence-transformers 99\.x, but 6\."):
-        versions.require("sentence-transformers", 99, "utils.retriever")
+        versions.require("sentence-transformers", 99, "utils.retrieval.retriever")
 
 
 def test_the_wheels_hold_the_recorded_versions_and_their_needs_but_not_torch(tmp_path):
@@ -201,7 +202,7 @@ def test_a_folder_kagglehub_would_send_as_one_archive_is_refused(tmp_path):
 
 
 def test_package_cli_needs_an_owner_to_upload(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "utils.package", "--work", str(tmp_path),
+    result = subprocess.run([sys.executable, "-m", "utils.kaggle.package", "--work", str(tmp_path),
                              "--out", str(tmp_path), "--upload"], capture_output=True, text=True,
                             cwd=paths.PROJECT)
     assert result.returncode == 2 and "--upload needs --owner" in result.stderr
@@ -212,7 +213,7 @@ def test_package_cli_stops_before_packaging_without_credentials(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAGGLE_")}
     env["HOME"] = str(tmp_path)  # no ~/.kaggle
-    result = subprocess.run([sys.executable, "-m", "utils.package", "--work", str(tmp_path / "nowhere"),
+    result = subprocess.run([sys.executable, "-m", "utils.kaggle.package", "--work", str(tmp_path / "nowhere"),
                              "--out", str(tmp_path / "out"), "--owner", "someone", "--upload"],
                             capture_output=True, text=True, cwd=paths.PROJECT, env=env)
     assert result.returncode == 2 and "needs Kaggle credentials" in result.stderr
@@ -230,7 +231,8 @@ def test_the_kernel_folder_runs_notebook_06_offline_with_the_datasets_attached(t
 
 
 def test_a_zero_shot_hub_id_is_saved_from_the_hub_or_named_clearly_offline(tmp_path, monkeypatch):
-    from utils import package, retriever
+    from utils.kaggle import package
+    from utils.retrieval import retriever
 
     assert package.local_model(retriever.base_model_path(), tmp_path) == Path(retriever.base_model_path())
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

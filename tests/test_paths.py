@@ -1,5 +1,5 @@
 from utils import paths
-from utils.demo import DemoConfig, write_demo
+from utils.data.demo import DemoConfig, write_demo
 
 
 def test_explicit_data_dir_wins(tiny_dir, tmp_path):
@@ -23,7 +23,7 @@ def test_work_dir_order(tmp_path, monkeypatch):
 
 
 def test_cached_demo_data_is_rewritten_when_the_generator_changes(tmp_path, monkeypatch):
-    from utils import demo
+    from utils.data import demo
 
     work = tmp_path / "work"
     folder = paths.demo_dir(work, size="tiny")

@@ -5,9 +5,8 @@ import pandas as pd
 import pytest
 
 from utils.metrics import mean_f2
-from utils.postprocess import PostProcess
-from utils.tuning import (by_family, compare, crossfit, rule_table, stage1_tables,
-                          transfer, tune)
+from utils.selection.postprocess import PostProcess
+from utils.selection.tuning import by_family, compare, crossfit, rule_table, stage1_tables, transfer, tune
 
 SCORED = pd.DataFrame({
     "topic_id": ["t1"] * 4 + ["t2"] * 3 + ["t3"] * 2,
@@ -72,7 +71,7 @@ def test_skip_taken_leaves_out_what_the_channel_already_links_unless_nothing_els
 def test_a_saved_rule_keeps_the_reuse_gate_it_was_validated_with(tmp_path, monkeypatch):
     """The gate is part of the rule: saved with it, and what a loaded rule (or a rule table's
     rule) applies even after the module's default changes."""
-    from utils import postprocess
+    from utils.selection import postprocess
 
     reused = SCORED.assign(channel_links=[1, 0, 0, 0, 0, 2, 0, 1, 1], channel_reuse=0.05)
     rule = PostProcess(0.0, relative=0.5, skip_taken=True)
@@ -198,7 +197,7 @@ def test_transfer_chooses_the_rule_on_the_other_folds():
 
 
 def test_a_blend_of_one_is_stage_1_alone_and_needs_no_reranker():
-    from utils.reranker import RerankerConfig, score_for, to_rerank
+    from utils.selection.cross_encoder import RerankerConfig, score_for, to_rerank
 
     noisy = SCORED.assign(retriever_score=SCORED["score"], score=[0.1, 0.9, 0.8, 0.7, 0.2, 0.1, 0.9, 0.1, 0.9])
     rule, _ = tune(noisy, TRUTH, families=["threshold", "relative"], blends=(0.0, 0.5, 1.0))
@@ -223,7 +222,7 @@ def test_the_top_k_floor_reaches_topics_with_dozens_of_links():
 
 def test_joined_tables_choose_as_one_table_of_every_topic():
     """Several folds' validation topics (one table each) join a choice as one table of them all."""
-    from utils.tuning import joined
+    from utils.selection.tuning import joined
 
     def ranked(topics, links):
         rows = [{"topic_id": t, "content_id": f"{t}-{i}", "score": 1.0 - 0.1 * i} for t in topics for i in range(5)]

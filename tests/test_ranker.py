@@ -3,10 +3,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from utils import reranker
-from utils.postprocess import PostProcess
-from utils.data import LECRData
-from utils.ranker import FEATURES, GROUPS, FeatureRanker, RankerConfig, features, importances
+from utils.data.load import LECRData
+from utils.selection import cross_encoder
+from utils.selection.feature_ranker import (FEATURES, GROUPS, FeatureRanker, RankerConfig, features,
+                                            importances)
+from utils.selection.postprocess import PostProcess
 
 
 def test_features_read_ranks_gaps_hubs_and_the_items(recalled):
@@ -47,7 +48,7 @@ def test_the_topic_range_category_and_title_features_on_a_hand_made_case():
     assert found["retriever_best"].tolist() == [0.9, 0.9, 0.6]
     assert found["retriever_worst"].tolist() == [0.5, 0.5, 0.6]
     assert found["tfidf_best"].iloc[:2].tolist() == [0.7, 0.7] and np.isnan(found["tfidf_best"].iloc[2])
-    assert found["category"].tolist() == [1, 1, 0]  # utils.data.CATEGORIES: source, aligned, ...
+    assert found["category"].tolist() == [1, 1, 0]  # utils.data.load.CATEGORIES: source, aligned, ...
     assert found["starts_same"].tolist() == [0, 0, 0]  # "3:" against "3.1" and "fractions"
     assert found["same_chapter"].iloc[0] == 1 and found["same_chapter"].iloc[1:].isna().all()
     renamed = topics.assign(title=["Fractions", "squares and more"])
@@ -90,14 +91,14 @@ def test_feature_ranker_learns_saves_and_scores_through_the_reranker_api(recalle
     scored = model.score(valid, data)
     assert roc_auc_score(scored["label"], scored["score"]) > 0.6  # true links ranked higher
     rule = PostProcess(threshold=0.3, blend=0.5)
-    folder = reranker.save(model, tmp_path / "features", model.config, rule, recall={"top_k": 12})
-    loaded, config, saved_rule = reranker.load(folder)
+    folder = cross_encoder.save(model, tmp_path / "features", model.config, rule, recall={"top_k": 12})
+    loaded, config, saved_rule = cross_encoder.load(folder)
     assert isinstance(loaded, FeatureRanker) and config == model.config and saved_rule == rule
-    again = reranker.score_for(rule, loaded, valid, None, None, config, data=data)
+    again = cross_encoder.score_for(rule, loaded, valid, None, None, config, data=data)
     np.testing.assert_allclose(again["score"], scored["score"])
-    assert len(reranker.to_rerank(valid, rule, 3, loaded)) == len(valid)  # nothing cut
+    assert len(cross_encoder.to_rerank(valid, rule, 3, loaded)) == len(valid)  # nothing cut
     with pytest.raises(ValueError, match="pass data="):
-        reranker.score_for(rule, loaded, valid, None, None, config)
+        cross_encoder.score_for(rule, loaded, valid, None, None, config)
     with pytest.raises(ValueError, match="positive and negative"):
         FeatureRanker.fit(train.assign(label=0), data)
 
@@ -111,13 +112,13 @@ def test_a_ranker_trained_on_other_features_says_so(recalled):
 
 
 def test_a_packaged_feature_ranker_keeps_its_pickle(recalled, tmp_path):
-    from utils.package import _copy_model
+    from utils.kaggle.package import _copy_model
 
     candidates, data = recalled
     model = FeatureRanker.fit(candidates, data, RankerConfig(max_iter=5, min_samples_leaf=5))
-    folder = reranker.save(model, tmp_path / "features", model.config, PostProcess(0.5))
+    folder = cross_encoder.save(model, tmp_path / "features", model.config, PostProcess(0.5))
     _copy_model(folder, tmp_path / "lecr-reranker", half=True, kind="reranker")  # nothing to halve
-    loaded, _, _ = reranker.load(tmp_path / "lecr-reranker")
+    loaded, _, _ = cross_encoder.load(tmp_path / "lecr-reranker")
     np.testing.assert_allclose(loaded.score(candidates, data)["score"], model.score(candidates, data)["score"])
 
 
@@ -129,8 +130,8 @@ def test_a_ranker_without_the_frame_features_scores_each_topic_as_in_any_frame(r
     together = model.score(candidates, data)["score"]
     alone = pd.concat([model.score(group, data) for _, group in candidates.groupby("topic_id", sort=False)])
     np.testing.assert_allclose(alone.loc[together.index, "score"], together)
-    folder = reranker.save(model, tmp_path / "frame-free", model.config, PostProcess(0.5))
-    loaded, saved, _ = reranker.load(folder)
+    folder = cross_encoder.save(model, tmp_path / "frame-free", model.config, PostProcess(0.5))
+    loaded, saved, _ = cross_encoder.load(folder)
     assert saved == model.config and set(model.config.drop) >= set(config.drop)
     np.testing.assert_allclose(loaded.score(candidates, data)["score"], together)
     assert list(importances(loaded, candidates, data).index.sort_values()) == sorted(model.config.columns)

@@ -1,10 +1,10 @@
 import pandas as pd
 import pytest
 
-from utils import reranker
-from utils.candidates import assign_retrievers
-from utils.folds import TRAIN_ONLY, Holdout, holdout_plan
-from utils.postprocess import PostProcess
+from utils.data.folds import TRAIN_ONLY, Holdout, holdout_plan
+from utils.retrieval.candidates import assign_retrievers
+from utils.selection import cross_encoder
+from utils.selection.postprocess import PostProcess
 
 FOLDS = pd.DataFrame({"topic_id": ["s", "r", "q", "v1", "v2", "a", "b", "c", "d"],
                       "fold": [TRAIN_ONLY, TRAIN_ONLY, TRAIN_ONLY, 0, 0, 1, 2, 3, 4],
@@ -52,23 +52,23 @@ def candidates():
 
 
 def test_training_topics_exclude_validation_and_in_fold(candidates):
-    assert reranker.training_topics(candidates, FOLDS, 0) == {"s", "r", "q", "a", "b", "c", "d"}
+    assert cross_encoder.training_topics(candidates, FOLDS, 0) == {"s", "r", "q", "a", "b", "c", "d"}
     in_fold = candidates.assign(in_fold=candidates["topic_id"].isin(["a", "s"]))
-    assert reranker.training_topics(in_fold, FOLDS, 0) == {"r", "q", "b", "c", "d"}
+    assert cross_encoder.training_topics(in_fold, FOLDS, 0) == {"r", "q", "b", "c", "d"}
 
 
 def test_training_pairs_top_k_missed_links_and_negative_sampling(candidates):
     links = pd.DataFrame({"topic_id": ["a", "a", "a", "v1"], "content_id": ["a-1", "a-4", "a-x", "v1-1"]})
-    config = reranker.RerankerConfig(train_top_k=3, negatives_per_positive=None, max_pairs=None)
-    pairs = reranker.training_pairs(candidates, links, {"a", "b"}, config)
+    config = cross_encoder.RerankerConfig(train_top_k=3, negatives_per_positive=None, max_pairs=None)
+    pairs = cross_encoder.training_pairs(candidates, links, {"a", "b"}, config)
     assert set(pairs["topic_id"]) == {"a", "b"} and len(pairs) == 8
     added = pairs[pairs["rank"] > 3]  # a-4 ranked below the top 3, a-x never recalled: both added
     assert set(added["content_id"]) == {"a-4", "a-x"} and (added["rank"] == 4).all()
     assert (added["label"] == 1).all() and len(pairs[pairs["topic_id"] == "a"]) == 5
-    sampled = reranker.training_pairs(candidates, links, {"a", "b", "c", "d"}, reranker.RerankerConfig(
+    sampled = cross_encoder.training_pairs(candidates, links, {"a", "b", "c", "d"}, cross_encoder.RerankerConfig(
         train_top_k=5, negatives_per_positive=1, max_pairs=None))
     assert (sampled["label"] == 1).sum() == 9 and (sampled["label"] == 0).sum() == 9
-    capped = reranker.training_pairs(candidates, links, {"a", "b", "c", "d"}, reranker.RerankerConfig(
+    capped = cross_encoder.training_pairs(candidates, links, {"a", "b", "c", "d"}, cross_encoder.RerankerConfig(
         train_top_k=5, negatives_per_positive=1, max_pairs=5))
     assert len(capped) == 5 and set(zip(capped["topic_id"], capped["content_id"])) <= set(
         zip(sampled["topic_id"], sampled["content_id"]))
@@ -77,19 +77,19 @@ def test_training_pairs_top_k_missed_links_and_negative_sampling(candidates):
 def test_rank_is_written_in_front_of_the_candidate_text():
     rows = pd.DataFrame({"topic_id": ["t"], "content_id": ["c"], "rank": [3]})
     topic, content = pd.Series({"t": "Fractions"}), pd.Series({"c": "video | Adding fractions"})
-    assert reranker.pair_texts(rows, topic, content) == (["Fractions"], ["rank 3 | video | Adding fractions"])
+    assert cross_encoder.pair_texts(rows, topic, content) == (["Fractions"], ["rank 3 | video | Adding fractions"])
 
 
 def test_training_needs_both_labels():
     pairs = pd.DataFrame({"topic_id": ["t"], "content_id": ["c"], "rank": [1], "label": [0]})
     with pytest.raises(ValueError, match="positive and negative"):
-        reranker.train(None, pairs, pd.Series(dtype=str), pd.Series(dtype=str),
-                       reranker.RerankerConfig(), "/tmp/unused")
+        cross_encoder.train(None, pairs, pd.Series(dtype=str), pd.Series(dtype=str),
+                       cross_encoder.RerankerConfig(), "/tmp/unused")
 
 
 def test_load_names_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="reranker.json, postprocess.json"):
-        reranker.load(tmp_path)
+        cross_encoder.load(tmp_path)
     PostProcess(0.5).save(tmp_path / "postprocess.json")
     with pytest.raises(FileNotFoundError, match="missing reranker.json"):
-        reranker.load(tmp_path)
+        cross_encoder.load(tmp_path)

@@ -6,10 +6,11 @@ import pytest
 import torch
 from datasets import Dataset
 
-from utils import models, retriever
-from utils.data import load_competition
-from utils.folds import Holdout, make_folds, split_topics
-from utils.text import TextConfig, text_frames
+from utils import models
+from utils.data.folds import Holdout, make_folds, split_topics
+from utils.data.load import load_competition
+from utils.data.text import TextConfig, text_frames
+from utils.retrieval import retriever
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_validation_keeps_each_models_content_embeddings_for_notebook_04(setup, 
     """Notebook 03 validates each round and the base model once; notebook 04 finds their
     content embeddings (a round's in its folder, the base model's in retriever/zero_shot)
     and embeds only the content of languages 03 did not search, with the same candidates."""
-    from utils import candidates, embcache
+    from utils.retrieval import candidates, embcache
 
     data, topics, content, train, valid, pairs = setup
     queries = topics[topics["id"].isin(valid)]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from utils import review
-from utils.data import load_competition
+from utils.data.load import load_competition
 from utils.metrics import scores_per_topic
 
 

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from utils import reranker, retriever, stage2
 from utils.models import OnnxRuntimeTransformer, load_cross_encoder
-from utils.ranker import FeatureRanker, RankerConfig
-from utils.reranker import RerankerConfig
+from utils.retrieval import retriever
+from utils.selection import cross_encoder, stage2
+from utils.selection.cross_encoder import RerankerConfig
+from utils.selection.feature_ranker import FeatureRanker, RankerConfig
+from utils.selection.postprocess import PostProcess
 
 
 def test_select_saves_each_model_with_its_rule_and_records_the_best(recalled, tmp_path):
@@ -18,7 +20,7 @@ def test_select_saves_each_model_with_its_rule_and_records_the_best(recalled, tm
     train, valid = (candidates[candidates["topic_id"].isin(part)] for part in np.array_split(topics, 2))
     truth = data.correlations[data.correlations["topic_id"].isin(valid["topic_id"])]
     trained_on = {"valid_fold": 0, "train_topics": len(set(train["topic_id"]))}
-    features = stage2.feature_ranker(train, valid, data, RankerConfig(max_iter=5, min_samples_leaf=5),
+    features = stage2.train_feature_ranker(train, valid, data, RankerConfig(max_iter=5, min_samples_leaf=5),
                                      tmp_path, trained_on)
     assert features.name == stage2.FEATURES and isinstance(features.model, FeatureRanker)
     assert features.folder == tmp_path / "reranker" / "features" and features.history.empty
@@ -46,13 +48,13 @@ def test_select_saves_each_model_with_its_rule_and_records_the_best(recalled, tm
     assert selection.comparison.loc["two stages: the selected reranker", "honest f2"] > \
         selection.comparison.loc["two stages: feature ranker", "honest f2"]
     for model in (oracle, features):  # each saved with its own best rule and what it trained on
-        loaded, _, rule = reranker.load(model.folder)
+        loaded, _, rule = cross_encoder.load(model.folder)
         assert rule == selection.rules[model.name]
-        assert reranker.settings(model.folder)["train_topics"] == trained_on["train_topics"]
-    recorded = json.loads((tmp_path / "reranker" / reranker.SELECTED_FILE).read_text())
+        assert cross_encoder.settings(model.folder)["train_topics"] == trained_on["train_topics"]
+    recorded = json.loads((tmp_path / "reranker" / cross_encoder.SELECTED_FILE).read_text())
     assert recorded["name"] == "base" and recorded["folder"] == "a_b" and recorded["rules"] == ["threshold", "relative"]
     assert recorded["blends"] == [0.0, 0.5] and recorded["prior"] == "recorded"
-    assert reranker.selected(tmp_path) == oracle.folder
+    assert cross_encoder.selected(tmp_path) == oracle.folder
     saved = pd.read_csv(tmp_path / "reranker" / "f2.csv", index_col=0)
     assert saved.index.tolist() == rows
     scored = pd.read_parquet(tmp_path / "reranker" / "scored_valid.parquet")
@@ -71,19 +73,19 @@ def test_a_cross_encoder_scores_the_fused_lists_best_r_in_int8_and_resumes_whate
     valid = candidates[candidates["topic_id"].isin(topic_text.index)]
     config = RerankerConfig(max_length=32, epochs=0.5, batch_size=8, rerank_top_k=3)
     trained_on = {"valid_fold": 0, "train_topics": pairs["topic_id"].nunique()}
-    model = stage2.cross_encoder("base", retriever.base_model_path(), tmp_path, pairs, valid, topic_text,
+    model = stage2.train_cross_encoder("base", retriever.base_model_path(), tmp_path, pairs, valid, topic_text,
                                  content_text, config, trained_on, int8=True)
     assert len(valid) > len(model.scored) == (valid["rank"] <= 3).sum()
     assert model.scored["score"].between(0, 1).all()
     assert not isinstance(model.model[0].model, OnnxRuntimeTransformer)  # the trained model, as saved
-    fp32 = reranker.score(model.model, valid[valid["rank"] <= 3], topic_text, content_text, config)
+    fp32 = cross_encoder.score(model.model, valid[valid["rank"] <= 3], topic_text, content_text, config)
     np.testing.assert_allclose(model.scored["score"], fp32["score"], atol=0.05)  # int8 against float32
-    reranker.save(model.model, model.folder, config, reranker.PostProcess(0.5), **model.details)
+    cross_encoder.save(model.model, model.folder, config, PostProcess(0.5), **model.details)
     every = RerankerConfig(max_length=32, epochs=0.5, batch_size=8)
-    again = stage2.cross_encoder("base", retriever.base_model_path(), tmp_path, pairs, valid, topic_text,
+    again = stage2.train_cross_encoder("base", retriever.base_model_path(), tmp_path, pairs, valid, topic_text,
                                  content_text, every, trained_on, resume=True)
     assert len(again.history) == len(model.history) and len(again.scored) == len(valid)
-    assert reranker.load(model.folder)[1].rerank_top_k == 3  # notebook 06 reranks as validated
+    assert cross_encoder.load(model.folder)[1].rerank_top_k == 3  # notebook 06 reranks as validated
 
 
 def test_a_cross_encoder_trains_the_same_weights_twice(recalled, labelled_pairs, tmp_path):
@@ -96,7 +98,7 @@ def test_a_cross_encoder_trains_the_same_weights_twice(recalled, labelled_pairs,
     states = []
     for run in range(2):
         torch.rand(run + 1)  # a different global random state before each run
-        model = stage2.cross_encoder("base", retriever.base_model_path(), tmp_path / str(run), pairs, valid,
+        model = stage2.train_cross_encoder("base", retriever.base_model_path(), tmp_path / str(run), pairs, valid,
                                      topic_text, content_text, config, {"valid_fold": 0})
         states.append(model.model.model.state_dict())
     assert all(torch.equal(states[0][name], states[1][name]) for name in states[0])
@@ -124,7 +126,7 @@ def test_the_new_channel_rule_is_chosen_on_the_training_topics_alone(recalled, t
     """A new curriculum's pipeline: the fused order, its rule chosen on the training topics,
     each channel weighing the same: the validation topics' links change its figures, never
     its choice; saved and loaded beside the selected model."""
-    from utils import newchannel, tuning
+    from utils.selection import newchannel, tuning
 
     candidates, data = recalled
     candidates = candidates.assign(supply=2.0)
@@ -145,7 +147,7 @@ def test_the_new_channel_rule_is_chosen_on_the_training_topics_alone(recalled, t
     assert set(found.per_topic["topic_id"]) == set(truth["topic_id"])
 
     folder = stage2.save_new_channel(found, tmp_path, min_known=7)
-    assert not (folder / reranker.SETTINGS_FILE).exists()  # one reranker.json marks a reranker dataset
+    assert not (folder / cross_encoder.SETTINGS_FILE).exists()  # one reranker.json marks a reranker dataset
     rule, settings = stage2.load_new_channel(tmp_path)
     assert rule == found.rule and settings["min_known"] == 7
     assert newchannel.choose_rule(settings["grid"]) == found.rule  # the grid's best is the rule saved

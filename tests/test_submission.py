@@ -49,5 +49,5 @@ def test_model_dir_explicit_working_folder_then_attached(tmp_path):
     assert paths.model_dir(None, here, "reranker.json", "reranker", attached) == here
     with pytest.raises(FileNotFoundError, match="not a saved reranker"):
         paths.model_dir(tmp_path, here, "reranker.json", "reranker", attached)
-    with pytest.raises(FileNotFoundError, match="utils.package"):
+    with pytest.raises(FileNotFoundError, match="utils.kaggle.package"):
         paths.model_dir(None, None, "reranker.json", "reranker", tmp_path / "nothing")

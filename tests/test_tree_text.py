@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from utils.text import TextConfig, content_texts, topic_texts
-from utils.tree import TopicTree
+from utils.data.text import TextConfig, content_texts, topic_texts
+from utils.data.tree import TopicTree
 
 TOPICS = pd.DataFrame({
     "id": ["t_root", "t_math", "t_frac", "t_add", "t_other"],

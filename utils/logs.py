@@ -73,9 +73,9 @@ def quiet(*names: str):
 
 
 def _show_data_warnings(show):
-    """``warnings.showwarning`` that prints the suite's :class:`~utils.data.DataWarning` as
+    """``warnings.showwarning`` that prints the suite's :class:`~utils.data.load.DataWarning` as
     one line naming the file (no source location of the notebook cell), others as ``show``."""
-    from .data import DataWarning
+    from .data.load import DataWarning
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, DataWarning):

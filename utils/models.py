@@ -34,7 +34,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.cross_encoder import CrossEncoder
 
 from . import int8cache, logs
-from .versions import INT8_PACKAGES
+from .kaggle.versions import INT8_PACKAGES
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def int8_available() -> str | None:
 
     missing = [name for name in INT8_PACKAGES if importlib.util.find_spec(name) is None]
     return (f"{' and '.join(missing)} not installed (pip install {' '.join(missing)}, or attach "
-            f"the wheels dataset: python -m utils.package --wheels)") if missing else None
+            f"the wheels dataset: python -m utils.kaggle.package --wheels)") if missing else None
 
 
 class _Exported(torch.nn.Module):

@@ -23,7 +23,7 @@ import logging
 import os
 from pathlib import Path
 
-from .data import FILES
+from .data.load import FILES
 
 COMPETITION = "learning-equality-curriculum-recommendations"
 KAGGLE_INPUT = Path("/kaggle/input") / COMPETITION
@@ -55,8 +55,8 @@ def work_dir(explicit=None) -> Path:
 
 def demo_dir(work=None, size: str = "small") -> Path:
     """The demo dataset in ``WORK/demo-data[-SIZE]``, written on first use and again when
-    the generator or its settings changed since (see :func:`utils.demo.stamp`)."""
-    from .demo import STAMP_FILE, DemoConfig, stamp, write_demo
+    the generator or its settings changed since (see :func:`utils.data.demo.stamp`)."""
+    from .data.demo import STAMP_FILE, DemoConfig, stamp, write_demo
 
     suffix = "" if size == "small" else f"-{size}"
     path = work_dir(work) / f"demo-data{suffix}"
@@ -130,7 +130,7 @@ def model_dir(explicit, in_work: Path | None, marker: str, kind: str,
     Kaggle kernel), at any depth, a training run's working folder (a training kernel's output,
     holding ``reranker/selected.json``: the model notebook 05 recorded, never another round or
     out-of-fold retriever of the run), else the one folder holding ``marker`` (e.g.
-    ``reranker.json``), as ``utils.package`` writes them. Raises a clear error naming what was
+    ``reranker.json``), as ``utils.kaggle.package`` writes them. Raises a clear error naming what was
     searched, or the candidates when there are two."""
     if explicit:
         path = Path(explicit).expanduser()
@@ -150,12 +150,12 @@ def model_dir(explicit, in_work: Path | None, marker: str, kind: str,
     raise FileNotFoundError(
         f"no saved {kind}: none in the working folder ({in_work}) and no dataset under "
         f"{attached} holds {marker}. Train it (notebooks 03-05), or attach the folder made by "
-        f"`python -m utils.package`, or pass its path as a parameter.")
+        f"`python -m utils.kaggle.package`, or pass its path as a parameter.")
 
 
 RETRIEVER_MARKER, RERANKER_MARKER, SELECTED_FILE = "fit.json", "reranker.json", "selected.json"
 """What marks a saved retriever round and a saved reranker, and the file naming the reranker
-notebook 05 selected (``utils.retriever.FIT_FILE``, ``utils.reranker.SETTINGS_FILE``, ...)."""
+notebook 05 selected (``utils.retrieval.retriever.FIT_FILE``, ``utils.selection.cross_encoder.SETTINGS_FILE``, ...)."""
 
 
 def saved_rounds(folder) -> list[Path]:

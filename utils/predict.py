@@ -4,11 +4,11 @@
   stage-2 model with its tuned post-processing, the recall settings stage 2 was trained on
   (``reranker.json``) and the texts each model reads; :meth:`Pipeline.load` reads them from
   their folders (the working folder's, or attached datasets);
-- :func:`predict`: texts, stage-1 recall (:func:`utils.candidates.recall`, content
+- :func:`predict`: texts, stage-1 recall (:func:`utils.retrieval.candidates.recall`, content
   embeddings looked up in the caches), the CPU mode's cut, stage 2, the post-processing, and
   a checked submission frame: every requested topic exactly once, never empty, every id real.
   A topic whose channel has too few known links for the validated in-channel pipeline (a new
-  curriculum: :func:`utils.newchannel.regime`) takes the new-channel pipeline notebook 05
+  curriculum: :func:`utils.selection.newchannel.regime`) takes the new-channel pipeline notebook 05
   saved beside the model: the new-channel candidates, their ranker and its rule.
 
 Notebook 06 and ``bench/speed.py`` both call :func:`predict`, so the benchmark times exactly
@@ -22,12 +22,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import embcache, newchannel, reranker, retriever, stage2, submission
-from .candidates import channel_use, recall
-from .postprocess import PostProcess
+from . import submission
+from .data.text import TextConfig, text_frames
 from .profiling import stage
-from .text import TextConfig, text_frames
-
+from .retrieval import embcache, retriever
+from .retrieval.candidates import channel_use, recall
+from .selection import cross_encoder, newchannel, stage2
+from .selection.postprocess import PostProcess
 
 REMOVED_RECALL = ("neighbours", "neighbours_vote", "link_counts")
 """Notebook 04's settings of an earlier version (the second degree, link counts): a stage 2
@@ -41,9 +42,9 @@ class Pipeline:
     retriever: str
     """The bi-encoder: a folder (notebook 03's round) or a hub id."""
     stage2: object
-    """The reranker: a ``CrossEncoder`` or a :class:`~utils.ranker.FeatureRanker`."""
+    """The reranker: a ``CrossEncoder`` or a :class:`~utils.selection.feature_ranker.FeatureRanker`."""
     config: object
-    """Its :class:`~utils.reranker.RerankerConfig` or :class:`~utils.ranker.RankerConfig`."""
+    """Its :class:`~utils.selection.cross_encoder.RerankerConfig` or :class:`~utils.selection.feature_ranker.RankerConfig`."""
     rule: PostProcess
     """The tuned selection."""
     recall: dict = field(default_factory=dict)
@@ -54,7 +55,7 @@ class Pipeline:
     retriever_text: TextConfig = field(default_factory=TextConfig)
     reranker_text: TextConfig = field(default_factory=TextConfig)
     new_channel: tuple | None = None
-    """The new-channel rule and its settings (:func:`utils.stage2.load_new_channel`); None for
+    """The new-channel rule and its settings (:func:`utils.selection.stage2.load_new_channel`); None for
     a model saved without one: every topic then takes the in-channel pipeline."""
 
     @property
@@ -66,8 +67,8 @@ class Pipeline:
     def load(cls, retriever_dir, reranker_dir, work=None, int8: bool = False) -> "Pipeline":
         """The models saved in ``retriever_dir`` and ``reranker_dir``; with ``int8``, a
         cross-encoder runs in int8 on a CPU (:func:`utils.models.for_inference`)."""
-        model, config, rule = reranker.load(reranker_dir, int8=int8)
-        settings = reranker.settings(reranker_dir).get("recall", {})
+        model, config, rule = cross_encoder.load(reranker_dir, int8=int8)
+        settings = cross_encoder.settings(reranker_dir).get("recall", {})
         removed = {name: settings[name] for name in REMOVED_RECALL if settings.get(name)}
         if removed:
             raise ValueError(f"{reranker_dir}: its stage 2 was trained on candidates with {removed}, options "
@@ -117,7 +118,7 @@ class Prediction:
     reranked: int
     """Candidate pairs stage 2 scored (0 when the tuned rule runs no reranker)."""
     regimes: pd.Series = field(default_factory=lambda: pd.Series(dtype=str))
-    """Each requested topic's pipeline: :data:`utils.newchannel.KNOWN` or :data:`~utils.newchannel.NEW`."""
+    """Each requested topic's pipeline: :data:`utils.selection.newchannel.KNOWN` or :data:`~utils.selection.newchannel.NEW`."""
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Every candidate scored (``topic_id, content_id, rank, score``: the score its rule read,
     ``kept``): what the review page shows below the cut (:mod:`utils.review`)."""
@@ -133,12 +134,12 @@ def predict(data, requested, pipeline: Pipeline, *, top_k: int | None = None,
 
     ``top_k``: candidates per topic (default: as notebook 04 validated them);
     ``rerank_top_k``: the CPU mode, reranking only the fused list's best R
-    (:func:`utils.reranker.to_rerank`; default: as notebook 05 validated the cross-encoder,
+    (:func:`utils.selection.cross_encoder.to_rerank`; default: as notebook 05 validated the cross-encoder,
     its ``RerankerConfig.rerank_top_k``); ``caches``: content embeddings per bi-encoder
     (:meth:`Pipeline.saved_caches`); ``int8``: the bi-encoders in int8 on a CPU. Topics whose
     links ``data`` holds are known, unless requested: they serve the second degree, and a
     requested topic whose channel has fewer than ``pipeline.min_known`` of them takes the
-    new-channel pipeline (:mod:`utils.newchannel`). Raises if a topic gets no candidate at
+    new-channel pipeline (:mod:`utils.selection.newchannel`). Raises if a topic gets no candidate at
     all (never a silent gap); the returned frame is checked (:func:`utils.submission.check`)."""
     requested = list(requested)
     with stage(timer, "build texts"):
@@ -189,10 +190,10 @@ def _in_channel(data, requested, pipeline, topics, content, rerank_topics, reran
                       tfidf=settings.get("tfidf", True), known={"main": known}, links=data.links,
                       max_length=pipeline.max_length, topic_table=data.topics, batch_size=batch_size, query_chunk=query_chunk, timer=timer, caches=caches, int8=int8)
     rerank_top_k = rerank_top_k or getattr(pipeline.config, "rerank_top_k", None)  # as 05 validated
-    fused = reranker.to_rerank(fused, pipeline.rule, rerank_top_k, pipeline.stage2)
+    fused = cross_encoder.to_rerank(fused, pipeline.rule, rerank_top_k, pipeline.stage2)
     reranked = len(fused) if pipeline.rule.needs_score else 0
     with stage(timer, "rerank", items=reranked):
-        scored = reranker.score_for(pipeline.rule, pipeline.stage2, fused,
+        scored = cross_encoder.score_for(pipeline.rule, pipeline.stage2, fused,
                                     rerank_topics.set_index("id")["text"],
                                     rerank_content.set_index("id")["text"], pipeline.config,
                                     data=data)
@@ -204,10 +205,10 @@ def _in_channel(data, requested, pipeline, topics, content, rerank_topics, reran
 
 def _new_channel(data, requested, pipeline, topics, content, known_ids, *, top_k, caches, int8, batch_size,
                  query_chunk, timer) -> dict[str, list[str]]:
-    """The new-channel pipeline on ``requested`` (:mod:`utils.newchannel`): its candidates
+    """The new-channel pipeline on ``requested`` (:mod:`utils.selection.newchannel`): its candidates
     (TF-IDF, the fine-tuned and the zero-shot bi-encoders, the pool of unlinked items) in their
     fused order, and its rule, chosen again per channel where some of the channel's topics are known
-    (:func:`utils.newchannel.select`: a curator who aligned a few; their items then skipped
+    (:func:`utils.selection.newchannel.select`: a curator who aligned a few; their items then skipped
     where the channel rarely reuses its items): ({topic: items}, the scored candidates)."""
     rule, settings = pipeline.new_channel
     channel = data.topics.set_index("id")["channel"]

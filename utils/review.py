@@ -112,7 +112,7 @@ def pick(topic_ids, channel: pd.Series, f2: pd.Series | None, max_topics: int, s
 def build(data, submission: pd.DataFrame, candidates: pd.DataFrame | None = None, truth=None,
           max_topics: int = MAX_TOPICS, below: int = BELOW, title: str = "LECR recommendations") -> str:
     """The page (HTML text) of ``submission`` (``topic_id, content_ids``, best first) on
-    ``data`` (:class:`~utils.data.LECRData`): ``candidates`` (``topic_id, content_id, rank``,
+    ``data`` (:class:`~utils.data.load.LECRData`): ``candidates`` (``topic_id, content_id, rank``,
     ``score``, ``kept``: notebook 06's :data:`CANDIDATES_FILE`) give the scores and what lies
     below the cut; ``truth`` (``topic_id, content_ids`` of the links) the hits, misses and F2."""
     from jinja2 import Environment, select_autoescape
@@ -297,7 +297,7 @@ section.topic{content-visibility:auto;contain-intrinsic-size:auto 480px}
 
 def main(argv=None) -> None:
     from . import paths
-    from .data import load_competition
+    from .data.load import load_competition
 
     parser = argparse.ArgumentParser(prog="python -m utils.review", description=__doc__.split("\n")[0])
     parser.add_argument("--work", required=True, help="a working folder notebook 06 wrote submission.csv in")

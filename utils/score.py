@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import csvfile
+from .data import csvfile
 from .metrics import scores_per_topic
 from .submission import COLUMNS
 

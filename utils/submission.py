@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import csvfile
+from .data import csvfile
 
 COLUMNS = ["topic_id", "content_ids"]
 
@@ -37,7 +37,7 @@ def requested_topics(data, predict: str = "sample_submission", folds=None, valid
         requested = data.sample_submission["topic_id"].drop_duplicates().tolist()
         where = f"{Path(data.path) / 'sample_submission.csv'} has no rows: list the topic ids to predict in it"
     elif predict == "valid":
-        from .folds import split_topics
+        from .data.folds import split_topics
 
         requested = sorted(split_topics(folds, valid_fold)[1])
         where = f"validation fold {valid_fold} has no topics: check folds.csv (notebook 02)"
@@ -90,5 +90,5 @@ def write(submission: pd.DataFrame, path) -> Path:
 
 def read(path) -> pd.DataFrame:
     """A submission file, read as Kaggle reads it: plain UTF-8 CSV (anything else raises
-    :class:`utils.csvfile.CSVError` naming the file and the fix)."""
+    :class:`utils.data.csvfile.CSVError` naming the file and the fix)."""
     return csvfile.read(path, strict=True)[0]

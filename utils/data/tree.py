@@ -1,6 +1,6 @@
 """The topic tree of a competition folder: ancestors, breadcrumb, channel root, children.
 
-Built once from ``topics`` (validated by :mod:`utils.data`, so every parent exists and levels
+Built once from ``topics`` (validated by :mod:`utils.data.load`, so every parent exists and levels
 grow by one) in O(n); each query walks at most the topic's depth.
 """
 

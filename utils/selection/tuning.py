@@ -1,6 +1,6 @@
 """Choosing the selection rule, and the stage-2 model, on validation topics: honestly.
 
-:data:`FAMILIES` are grids of :class:`~utils.postprocess.PostProcess` rules. :func:`rule_table`
+:data:`FAMILIES` are grids of :class:`~utils.selection.postprocess.PostProcess` rules. :func:`rule_table`
 scores every rule of a grid on each validation topic at once (numpy, no loop over topics or
 rules' candidates); :func:`tune` picks the rule of the best mean F2 (in sample: optimistic);
 :func:`crossfit` gives the honest figure, where the rule (and the model, among several) is
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import RepeatedKFold
 
-from .metrics import as_id_lists, f_beta
-from . import postprocess
+from ..metrics import as_id_lists, f_beta
+from ..selection import postprocess
 from .postprocess import FIELDS, PostProcess, Ranked, considered, supply_of
 
 THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.98, 50), 2))
@@ -45,7 +45,7 @@ FAMILIES: dict[str, list[dict]] = {
 absolute threshold (and a fill); ``relative``: also relative to the topic's best; ``at least
 n``: a threshold above the topic's best n; ``top-k``: a
 fixed number per topic (the floor any rule must beat); ``supply``: at least n, and at least a
-multiple of the topic's supply of items (a label-free count: :mod:`utils.newchannel`), by
+multiple of the topic's supply of items (a label-free count: :mod:`utils.selection.newchannel`), by
 score alone."""
 
 RULE_COLUMNS = ["family", *FIELDS]
@@ -65,7 +65,7 @@ class RuleTable:
     score: str = "score"
     blend_with: str = "retriever_score"
     reuse_gate: float | None = None
-    """The gate ``skip_taken`` rules were scored with (None: :data:`utils.postprocess.REUSE_GATE`)."""
+    """The gate ``skip_taken`` rules were scored with (None: :data:`utils.selection.postprocess.REUSE_GATE`)."""
 
     def f2(self) -> np.ndarray:
         """Rules x topics: each rule's F2 on each topic (0 where it keeps no true link)."""

@@ -1,6 +1,6 @@
 """Candidate recall between the stages: several retrievers, their fusion, and the report.
 
-- ``dense_candidates``: a bi-encoder's same-language top-K (:func:`utils.search.search`);
+- ``dense_candidates``: a bi-encoder's same-language top-K (:func:`utils.retrieval.search.search`);
 - ``tfidf_candidates``: scikit-learn's TF-IDF on character n-grams, fitted per language on
   that language's content, searched in query chunks (memory bounded by the chunk);
 - the untuned base model's ``dense_candidates`` (``zero_shot``): a third voter whose view
@@ -22,10 +22,11 @@ import pandas as pd
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from . import newchannel, search
-from .metrics import recall_at_k
-from .models import load_for_inference
-from .profiling import stage
+from ..metrics import recall_at_k
+from ..models import load_for_inference
+from ..profiling import stage
+from ..retrieval import search
+from ..selection import newchannel
 from .search import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
     the whole corpus instead (then every item is embedded), so it still gets candidates.
     ``timer`` (a :class:`~utils.profiling.StageTimer`) times embedding and search apart;
     ``query_emb``: the queries' embeddings, if already computed; ``cache`` (a
-    :class:`~utils.embcache.ContentCache` for ``model``): content embeddings looked up there,
+    :class:`~utils.retrieval.embcache.ContentCache` for ``model``): content embeddings looked up there,
     only the misses embedded (and added to it).
     """
     return _dense(model, queries, corpus, k, batch_size, query_chunk, any_language_fallback, timer,
@@ -52,8 +53,8 @@ def dense_candidates(model, queries: pd.DataFrame, corpus: pd.DataFrame, k: int 
 def _dense(model, queries, corpus, k, batch_size, query_chunk, any_language_fallback, timer,
            query_emb, cache, supply=None, pool_factor: float = newchannel.POOL_FACTOR
            ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """:func:`dense_candidates`, and with ``supply`` (a :class:`~utils.newchannel.Supply`) the
-    pool source from the same embeddings (:func:`utils.newchannel.pool_candidates`)."""
+    """:func:`dense_candidates`, and with ``supply`` (a :class:`~utils.selection.newchannel.Supply`) the
+    pool source from the same embeddings (:func:`utils.selection.newchannel.pool_candidates`)."""
     covered = set(queries["language"]) & set(corpus["language"])
     orphans = queries[~queries["language"].isin(covered)]
     if not (any_language_fallback and len(orphans)):
@@ -82,7 +83,7 @@ def _dense(model, queries, corpus, k, batch_size, query_chunk, any_language_fall
 
 
 def empty_candidates() -> pd.DataFrame:
-    """A candidates table (:data:`~utils.search.COLUMNS`) without rows, typed."""
+    """A candidates table (:data:`~utils.retrieval.search.COLUMNS`) without rows, typed."""
     return pd.DataFrame({"topic_id": pd.Series(dtype=str), "content_id": pd.Series(dtype=str),
                          "rank": pd.Series(dtype="int64"), "score": pd.Series(dtype="float32")})
 
@@ -122,7 +123,7 @@ def channel_use(candidates: pd.DataFrame, topics: pd.DataFrame, known: set, link
     share of that channel's known links whose item another known topic of the channel links
     too (0 for a channel with no known link). A curriculum that does not reuse its items
     rarely attaches a linked item again: the selection may leave such items out
-    (:attr:`utils.postprocess.PostProcess.skip_taken`)."""
+    (:attr:`utils.selection.postprocess.PostProcess.skip_taken`)."""
     reuse = channel_reuse(links[links["topic_id"].isin(known)], topics)
     found = link_counts(candidates, topics, known, links, CHANNEL_LINKS)
     channel = topics.set_index("id")["channel"]
@@ -158,12 +159,12 @@ def recall(queries: pd.DataFrame, content: pd.DataFrame, retrievers: dict, servi
     each topic (``{retriever: topics}``, as :func:`known_topics`). ``zero_shot`` (a model folder or hub
     id, usually the base model the retrievers were fine-tuned from) adds that model's top-``k``
     of every query as a source (``zero_shot``), and ``supply`` (a
-    :class:`~utils.newchannel.Supply`) the pool source (``pool``: each topic's nearest
-    unlinked items, ``pool_factor`` x its supply, :func:`utils.newchannel.pool_candidates`);
+    :class:`~utils.selection.newchannel.Supply`) the pool source (``pool``: each topic's nearest
+    unlinked items, ``pool_factor`` x its supply, :func:`utils.selection.newchannel.pool_candidates`);
     neither votes in the fused table: both are the new-channel candidates' sources
-    (:func:`utils.newchannel.frame`). ``caches`` maps a retriever's name,
-    or ``zero_shot``, to its :class:`~utils.embcache.ContentCache`: content embeddings are
-    looked up there and the misses embedded and added (:mod:`utils.embcache`).
+    (:func:`utils.selection.newchannel.frame`). ``caches`` maps a retriever's name,
+    or ``zero_shot``, to its :class:`~utils.retrieval.embcache.ContentCache`: content embeddings are
+    looked up there and the misses embedded and added (:mod:`utils.retrieval.embcache`).
 
     ``retrievers`` maps names to model folders (or hub ids); ``serving`` (``topic_id,
     retriever``, from :func:`assign_retrievers`) says which one recalls each topic (default:
@@ -275,14 +276,14 @@ def assign_retrievers(topic_ids, folds: pd.DataFrame, holdouts: dict) -> pd.Data
     """``topic_id, retriever, in_fold`` for ``topic_ids``, given what each retriever left out.
 
     ``holdouts`` is ``{"main": Holdout([valid fold]), "oof1": Holdout(...), ...}`` (see
-    :func:`utils.folds.holdout_plan`; a plain list of folds stands for a Holdout of those
+    :func:`utils.data.folds.holdout_plan`; a plain list of folds stands for a Holdout of those
     folds). A topic that an out-of-fold retriever left out (other than a validation topic)
     goes to that retriever; every other topic (validation, training-only topics no
     out-of-fold retriever left out, unlabelled topics to predict) goes to ``main``.
     ``in_fold`` is True where the assigned retriever trained on the topic (its candidates
     are too easy to learn from).
     """
-    from .folds import Holdout
+    from ..data.folds import Holdout
 
     holdouts = {name: held if isinstance(held, Holdout) else Holdout(held)
                 for name, held in holdouts.items()}
@@ -361,9 +362,9 @@ def stage1_table(tables: dict[str, pd.DataFrame], truth, **crossfit_args) -> pd.
     """F2 of stage 1 alone for each candidates table: every topic takes its top k (by
     ``rank``), or every candidate above a score threshold (``score``, or ``mean_score`` for a
     fused table; a topic with none above keeps its best; no item skipped). ``F2 at top-k``
-    and ``F2 at threshold`` are honest (:func:`utils.tuning.crossfit`: k or the threshold
+    and ``F2 at threshold`` are honest (:func:`utils.selection.tuning.crossfit`: k or the threshold
     chosen on other topics); the in-sample figures of the best k and threshold stand beside them."""
-    from . import tuning
+    from ..selection import tuning
 
     rows = {}
     for name, frame in tables.items():

@@ -15,7 +15,7 @@
   so the submission rebuilds exactly the validated inputs and selection.
 
 ``save``, ``load``, ``score_for`` and ``to_rerank`` also take the other stage-2 model,
-:class:`utils.ranker.FeatureRanker` (gradient-boosted trees over recall's features), saved the
+:class:`utils.selection.feature_ranker.FeatureRanker` (gradient-boosted trees over recall's features), saved the
 same way with ``"model": "feature ranker"`` in its ``reranker.json``, so notebook 06 runs
 whichever notebook 05 selected.
 """
@@ -31,12 +31,13 @@ import numpy as np
 import pandas as pd
 from sentence_transformers.cross_encoder import CrossEncoder
 
-from . import paths, trainer, versions
-from .models import for_inference, inference_dtype, load_cross_encoder
+from .. import paths, trainer
+from ..data.text import TextConfig
+from ..kaggle import versions
+from ..models import for_inference, inference_dtype, load_cross_encoder
+from ..trainer import HISTORY_COLUMNS, HISTORY_FILE
+from .feature_ranker import FeatureRanker, RankerConfig
 from .postprocess import PostProcess
-from .ranker import FeatureRanker, RankerConfig
-from .text import TextConfig
-from .trainer import HISTORY_COLUMNS, HISTORY_FILE
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def score_for(rule: PostProcess, model: CrossEncoder | FeatureRanker, candidates
               data=None) -> pd.DataFrame:
     """:func:`score` as ``rule`` needs it: without running the model (``score`` 0) when the
     tuned rule gives the reranker no weight (``blend`` 1: on validation, stage 1 alone won).
-    A feature ranker reads ``data`` (:class:`~utils.data.LECRData`) instead of the texts."""
+    A feature ranker reads ``data`` (:class:`~utils.data.load.LECRData`) instead of the texts."""
     if not rule.needs_score:
         return candidates.assign(score=np.zeros(len(candidates), dtype="float32"))
     if isinstance(model, FeatureRanker):

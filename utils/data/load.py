@@ -10,7 +10,7 @@ a count, kept in ``LECRData.warnings``.
 Ids are a prefix (``t_`` for topics, ``c_`` for content) followed by one token without
 whitespace or commas (:data:`ID_RULE`). What can be fixed without guessing is fixed, with a
 counted warning: a file saved as UTF-16, tab-separated or gzip-compressed
-(:mod:`utils.csvfile`), spaces around an id, a language code in capitals (``EN`` is ``en``),
+(:mod:`utils.data.csvfile`), spaces around an id, a language code in capitals (``EN`` is ``en``),
 a content id listed twice in one row. A file that is not UTF-8 is an error, not a guess.
 """
 
@@ -92,14 +92,14 @@ def _rows(frame: pd.DataFrame, mask, id_column: str = "id") -> str:
 
 def read_table(path: Path, name: str) -> tuple[pd.DataFrame, list[str]]:
     """Read one competition CSV as strings (empty fields are ``""``) and check its columns;
-    also return the notes on what :func:`utils.csvfile.read` normalised to read it."""
+    also return the notes on what :func:`utils.data.csvfile.read` normalised to read it."""
     filename, columns = FILES[name]
     file = Path(path) / filename
     if not file.exists():
         raise DataError(
             f"{file}: file not found. A competition folder holds "
             f"{', '.join(f for f, _ in FILES.values())}; pass the folder that contains them "
-            f"(or generate one with `python -m utils.demo --out DIR`)."
+            f"(or generate one with `python -m utils.data.demo --out DIR`)."
         )
     try:
         frame, notes = csvfile.read(file)

@@ -1,8 +1,8 @@
 """Package the suite for an offline Kaggle kernel: ``utils``, the trained models and,
 optionally, the wheels of the pinned libraries, as Kaggle dataset folders; and upload them.
 
-    python -m utils.package --code --out DIR --owner KAGGLE_USER [--upload]
-    python -m utils.package --work WORK_DIR | --from-kernel KAGGLE_USER/lecr-train --out DIR
+    python -m utils.kaggle.package --code --out DIR --owner KAGGLE_USER [--upload]
+    python -m utils.kaggle.package --work WORK_DIR | --from-kernel KAGGLE_USER/lecr-train --out DIR
                             --owner KAGGLE_USER [--half] [--wheels [--python-version 3.12 ...]]
                             [--upload [--notes TEXT]]
 
@@ -20,9 +20,9 @@ pipeline) and, with ``--wheels``,
 ``DIR/lecr-wheels`` (the pinned libraries at the versions the models recorded, and what they
 need, for Kaggle's Python, 3.12 unless ``--python-version`` says otherwise; notebook 06
 installs them offline when the kernel's versions differ from those the models recorded, and
-first checks they were built for its Python: :mod:`utils.versions`). ``--half`` saves the
+first checks they were built for its Python: :mod:`utils.kaggle.versions`). ``--half`` saves the
 weights in float16 (half the upload; they are read back as float32; the content embeddings
-saved with the retriever by notebook 04, :mod:`utils.embcache`, are then left out, since other
+saved with the retriever by notebook 04, :mod:`utils.retrieval.embcache`, are then left out, since other
 weights embed differently).
 
 It also writes ``DIR/lecr-submission``: notebook 06 with the ``kernel-metadata.json`` that
@@ -47,9 +47,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import embcache, paths, versions
-from .ranker import MODEL_FILE
-from .reranker import SETTINGS_FILE, selected
+from .. import paths
+from ..kaggle import versions
+from ..retrieval import embcache
+from ..selection.cross_encoder import SETTINGS_FILE, selected
+from ..selection.feature_ranker import MODEL_FILE
 
 SKIP = shutil.ignore_patterns("trainer", "__pycache__", "*.pyc", "checkpoint-*")
 NAMES = ("utils", "retriever", "reranker")
@@ -86,7 +88,7 @@ def local_model(name, scratch: Path) -> Path:
     sentence-transformers loads from the hub, saved into ``scratch``; a clear error offline."""
     if Path(str(name)).is_dir():
         return Path(str(name))
-    from .models import load_bi_encoder
+    from ..models import load_bi_encoder
 
     try:
         load_bi_encoder(name).save(str(scratch))
@@ -107,7 +109,7 @@ def _copy_model(source: Path, target: Path, half: bool, kind: str, work: Path | 
                     saved[key] = paths.portable_name(saved[key], work)
             (target / marker).write_text(json.dumps(saved, indent=2))
     if half and not (target / MODEL_FILE).is_file():  # a feature ranker has no weights to halve
-        from .models import load_bi_encoder, load_cross_encoder
+        from ..models import load_bi_encoder, load_cross_encoder
 
         model = (load_bi_encoder if kind == "retriever" else load_cross_encoder)(target)
         model.half().save(str(target))
@@ -155,7 +157,7 @@ def resolve(pins: dict[str, str], python_version: str, platforms=PLATFORMS, extr
     run with ``--report``, nothing installed) of ``pins`` (the versions the models recorded) and
     ``extras`` for ``python_version`` on ``platforms``, then what the roots need, following each
     package's requirements under that Python's markers, never into
-    :data:`utils.versions.NOT_WHEELS` nor ``nvidia-*`` (gigabytes; the kernel's own torch
+    :data:`utils.kaggle.versions.NOT_WHEELS` nor ``nvidia-*`` (gigabytes; the kernel's own torch
     matches its GPU)."""
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
@@ -189,9 +191,9 @@ def resolve(pins: dict[str, str], python_version: str, platforms=PLATFORMS, extr
 def wheels(out, python_versions=(KAGGLE_PYTHON,), platforms=PLATFORMS, owner: str = "your-kaggle-username",
            pins: dict[str, str] | None = None, extras=EXTRAS, run=subprocess.run) -> Path:
     """``out/lecr-wheels``: for each of ``python_versions``, the wheels of :func:`resolve`'s set
-    (``pins``: the versions the packaged models recorded, :func:`utils.versions.recorded`; by
+    (``pins``: the versions the packaged models recorded, :func:`utils.kaggle.versions.recorded`; by
     default the installed ones), by ``pip download --no-deps --only-binary``; with
-    ``wheels.json`` (:data:`utils.versions.WHEELS_FILE`: the Pythons, the pins and each
+    ``wheels.json`` (:data:`utils.kaggle.versions.WHEELS_FILE`: the Pythons, the pins and each
     Python's packages), which notebook 06 finds it by and checks against its Python."""
     folder = Path(out) / "lecr-wheels"
     if folder.exists():
@@ -221,7 +223,7 @@ def recorded_pins(work) -> dict[str, str]:
     """The pinned libraries' versions the models of the finished run in ``work`` recorded (the
     main retriever's ``fit.json``, the selected reranker's ``reranker.json``); the installed
     versions for what they do not record."""
-    from .retriever import trained
+    from ..retrieval.retriever import trained
 
     retriever_dir = trained(Path(work) / "retriever")["main"][0]
     settings = [json.loads((retriever_dir / paths.RETRIEVER_MARKER).read_text())]
@@ -235,7 +237,7 @@ def recorded_pins(work) -> dict[str, str]:
 def package(work, out, owner: str = "your-kaggle-username", half: bool = False) -> dict[str, Path]:
     """Write the ``lecr-utils``, ``lecr-retriever`` and ``lecr-reranker`` dataset folders
     under ``out`` from the finished run in ``work``; each checked by :func:`check_portable`."""
-    from .retriever import trained
+    from ..retrieval.retriever import trained
 
     work, out = Path(work), Path(out)
     retriever_dir = trained(work / "retriever")["main"][0]
@@ -251,7 +253,7 @@ def package(work, out, owner: str = "your-kaggle-username", half: bool = False) 
     _copy_model(retriever_dir, folders["retriever"], half, "retriever", work)
     zero_shot = json.loads((reranker_dir / SETTINGS_FILE).read_text()).get("recall", {}).get("zero_shot")
     if zero_shot:  # notebook 04 fused an untuned model: it travels with the retriever
-        from .retriever import ZERO_SHOT_DIR, zero_shot_model
+        from ..retrieval.retriever import ZERO_SHOT_DIR, zero_shot_model
 
         with tempfile.TemporaryDirectory() as scratch:
             source = local_model(zero_shot_model(zero_shot, work=work), Path(scratch))
@@ -265,10 +267,10 @@ def package(work, out, owner: str = "your-kaggle-username", half: bool = False) 
     return folders
 
 
-TRAIN_SCRIPT = '''"""LECR training kernel (written by `python -m utils.package --code`): notebooks 01-05 of the
+TRAIN_SCRIPT = '''"""LECR training kernel (written by `python -m utils.kaggle.package --code`): notebooks 01-05 of the
 suite on the competition data, in a Kaggle kernel with a GPU and the internet on. The models
 stay in the working folder (/kaggle/working), the kernel's output: package them for notebook 06
-with `python -m utils.package --from-kernel USER/lecr-train`.
+with `python -m utils.kaggle.package --from-kernel USER/lecr-train`.
 
 Environment (for a run elsewhere, as the tests emulate Kaggle): LECR_INPUT_DIR (default
 /kaggle/input), LECR_WORK_DIR (default /kaggle/working), LECR_PROFILE (default gpu),
@@ -285,9 +287,9 @@ PROFILE = os.environ.get("LECR_PROFILE", "gpu")
 PARAMS = json.loads(os.environ.get("LECR_PARAMS") or "{}")
 COMPETITION = "learning-equality-curriculum-recommendations"
 
-code = sorted({p.parent.parent for p in INPUT.rglob("utils/versions.py") if (p.parent.parent / "notebooks").is_dir()})
+code = sorted({p.parent.parent for p in INPUT.rglob("utils/predict.py") if (p.parent.parent / "notebooks").is_dir()})
 if len(code) != 1:
-    sys.exit(f"attach exactly one lecr-code dataset (python -m utils.package --code); found {code or 'none'}")
+    sys.exit(f"attach exactly one lecr-code dataset (python -m utils.kaggle.package --code); found {code or 'none'}")
 data = sorted(p for p in INPUT.rglob(COMPETITION) if (p / "topics.csv").is_file())
 if not data:
     sys.exit(f"attach the competition {COMPETITION} to this kernel (Add Input > Competitions)")
@@ -299,7 +301,7 @@ subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *wanted], che
 flags = [flag for name, value in PARAMS.items() for flag in ("-p", f"{name}={value!r}")]
 subprocess.run([sys.executable, "-m", "utils.run", "--data", str(data[0]), "--work", WORK,
                 "--profile", PROFILE, "--only", "01", "02", "03", "04", "05", *flags], cwd=root, check=True)
-print(f"the models are in {WORK}: package them with python -m utils.package --from-kernel USER/lecr-train")
+print(f"the models are in {WORK}: package them with python -m utils.kaggle.package --from-kernel USER/lecr-train")
 '''
 """The training kernel's script (:func:`train_kernel`)."""
 CODE_FILES = ("utils", "notebooks", "requirements.txt")
@@ -379,7 +381,7 @@ def check_upload(folder) -> None:
     if count > MAX_FILES_TO_UPLOAD:
         raise ValueError(f"{folder} holds {count} files: kagglehub uploads a folder of more than "
                          f"{MAX_FILES_TO_UPLOAD} as one archive.zip, which the kernel would find in "
-                         f"place of the folder. Leave files out of it (python -m utils.package copies "
+                         f"place of the folder. Leave files out of it (python -m utils.kaggle.package copies "
                          f"only what notebook 06 reads).")
 
 
@@ -421,7 +423,7 @@ def upload(folder, notes: str = "") -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m utils.package", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m utils.kaggle.package", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--work", help="the working folder of a finished run (or of a downloaded "
                                        "`kaggle kernels output`)")

@@ -10,15 +10,15 @@ used at all) and keeps, as a union:
 - the topic's best ``min_items`` candidates, whatever their scores (a fixed top-k when
   ``threshold`` is None), and with ``per_supply`` at least that many times the topic's
   supply (its ``supply`` column: the items its language's pool holds per topic that needs
-  them, :mod:`utils.newchannel`): a count that follows a label-free signal;
+  them, :mod:`utils.selection.newchannel`): a count that follows a label-free signal;
 
 and a topic left with nothing takes its best ``fill`` candidates, so no topic is ever
 predicted empty (an empty prediction scores 0). With ``skip_taken`` the rule first leaves out
 the candidates that known topics of the topic's own channel already link, in a channel whose
-known links rarely reuse an item (:func:`utils.candidates.channel_use`), unless the topic
+known links rarely reuse an item (:func:`utils.retrieval.candidates.channel_use`), unless the topic
 has no other candidate: such a curriculum rarely attaches one item to two of its topics.
 
-The rule is chosen on validation topics (:mod:`utils.tuning`) and saved as JSON beside the
+The rule is chosen on validation topics (:mod:`utils.selection.tuning`) and saved as JSON beside the
 model, so the submission applies exactly what was validated.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import BETA, scores_per_topic
+from ..metrics import BETA, scores_per_topic
 
 BETA2 = BETA**2
 """F2: recall weighs 2² = 4 times precision (:data:`utils.metrics.BETA`)."""
@@ -43,9 +43,9 @@ REMOVED = ("gap", "item_gap", "expected_f2")
 docs/history.md): a saved rule that sets one cannot be applied as it was validated."""
 SUPPLY = "supply"
 """The candidates' column ``per_supply`` reads: the topic's supply of items
-(:meth:`utils.newchannel.Supply.annotate`)."""
+(:meth:`utils.selection.newchannel.Supply.annotate`)."""
 TAKEN, REUSE = "channel_links", "channel_reuse"
-"""The candidates' columns that ``skip_taken`` reads (:func:`utils.candidates.channel_use`):
+"""The candidates' columns that ``skip_taken`` reads (:func:`utils.retrieval.candidates.channel_use`):
 how many known topics of the topic's own channel link the item, and the share of that
 channel's known links whose item it attaches twice or more. A frame without the first has no
 item taken; without the second, every channel counts as one that does not reuse."""

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
-from .data import LECRData
+from .load import LECRData
 
 TRAIN_ONLY = -1
 OOF_GROUPS = 12

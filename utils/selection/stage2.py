@@ -1,15 +1,15 @@
 """Notebook 05's stage-2 models: train and score each one, then choose among them honestly.
 
 - :func:`backbones`: the model each cross-encoder starts from;
-- :func:`cross_encoder`: one cross-encoder trained on the training pairs (or the one saved
+- :func:`train_cross_encoder`: one cross-encoder trained on the training pairs (or the one saved
   with the same settings and pairs, with ``resume``), and its scores of the validation
   candidates;
-- :func:`feature_ranker`: the feature ranker fitted on every candidate of the training
+- :func:`train_feature_ranker`: the feature ranker fitted on every candidate of the training
   topics, and its scores of the validation candidates;
 - :func:`fold_tables`: the rule tables of a validation fold's topics, from its own run of
   notebook 05 (``bench/quality.py`` chooses rules on the other folds with them);
 - :func:`select`: each model's table of selection rules and the honest comparison
-  (:func:`utils.tuning.compare`: the rule and the model chosen on other validation topics than
+  (:func:`utils.selection.tuning.compare`: the rule and the model chosen on other validation topics than
   those scored), beside stage 1 alone. Each model is saved with its own best rule, the best
   model is recorded for notebook 06, and the tables ``bench/quality.py`` reads are written to
   ``WORK/reranker``.
@@ -28,13 +28,14 @@ import numpy as np
 import pandas as pd
 from sentence_transformers.cross_encoder import CrossEncoder
 
-from . import newchannel, paths, reranker, tuning
-from .models import for_inference, load_cross_encoder
+from .. import paths
+from ..models import for_inference, load_cross_encoder
+from ..profiling import stage
+from ..selection import cross_encoder, newchannel, tuning
+from ..trainer import HISTORY_COLUMNS
+from .cross_encoder import RerankerConfig
+from .feature_ranker import FeatureRanker, RankerConfig
 from .postprocess import PostProcess
-from .profiling import stage
-from .ranker import FeatureRanker, RankerConfig
-from .reranker import RerankerConfig
-from .trainer import HISTORY_COLUMNS
 from .tuning import RuleTable
 
 FEATURES = "features"
@@ -47,7 +48,7 @@ class SelectionConfig:
     reports them. Defaults: what docs/RESULTS.md's figures were measured with."""
 
     rules: list[str] | None = ("relative",)
-    """Rule families (:data:`utils.tuning.FAMILIES`) to choose among; None: all. The relative
+    """Rule families (:data:`utils.selection.tuning.FAMILIES`) to choose among; None: all. The relative
     threshold held on both of mini-LECR's views (docs/history.md: choosing among every family
     gained nothing)."""
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -116,9 +117,9 @@ def backbones(names, retriever_dir, base_model=None) -> dict[str, str]:
     """Notebook 05's ``BACKBONES``, each name mapped to the model its cross-encoder starts
     from: ``"retriever"`` to the fine-tuned retriever saved in ``retriever_dir``, ``"base"`` to
     ``base_model``, or if None to the model that retriever was fine-tuned from
-    (:func:`utils.retriever.base_model_of`, looked up only when asked for), any other name to
+    (:func:`utils.retrieval.retriever.base_model_of`, looked up only when asked for), any other name to
     itself (a folder or a hub id)."""
-    from .retriever import base_model_of
+    from ..retrieval.retriever import base_model_of
 
     def backbone(name) -> str:
         if name == "retriever":
@@ -130,14 +131,14 @@ def backbones(names, retriever_dir, base_model=None) -> dict[str, str]:
     return {name: backbone(name) for name in names}
 
 
-def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
+def train_cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.DataFrame,
                   topic_text: pd.Series, content_text: pd.Series, config: RerankerConfig,
                   trained_on: dict, resume: bool = False, processes: int = 1,
                   int8: bool = False, timer=None) -> Stage2:
-    """Train a cross-encoder from ``backbone`` on ``pairs`` (:func:`utils.reranker.training_pairs`)
+    """Train a cross-encoder from ``backbone`` on ``pairs`` (:func:`utils.selection.cross_encoder.training_pairs`)
     and score ``valid`` (its fused list's best ``config.rerank_top_k`` of each topic, if set);
     with ``resume``, reuse the one saved in its folder if it was trained with the same
-    settings, backbone, pairs and ``trained_on`` (:func:`utils.reranker.trained`).
+    settings, backbone, pairs and ``trained_on`` (:func:`utils.selection.cross_encoder.trained`).
     ``processes`` > 1: trained data-parallel, one process per GPU (:mod:`utils.trainer`).
     ``int8``: on a CPU, score with a copy run in int8, as notebook 06's ``INT8`` runs it.
     ``timer`` (a :class:`~utils.profiling.StageTimer`) times the training and the scoring."""
@@ -145,24 +146,24 @@ def cross_encoder(name: str, backbone, work, pairs: pd.DataFrame, valid: pd.Data
     details = {**trained_on, "backbone": paths.portable_name(backbone, work), "train_pairs": len(pairs)}
     if processes > 1:  # a step sees that many batches: recorded, as for the retriever
         details["processes"] = processes
-    saved = reranker.trained(folder, config, **details) if resume else None
+    saved = cross_encoder.trained(folder, config, **details) if resume else None
     if saved:
         model, history = saved
     else:
         with stage(timer, f"cross-encoder {name}: train", items=len(pairs)):
             model = load_cross_encoder(backbone, config.max_length, seed=config.seed)  # the same head each run
-            history = reranker.train(model, pairs, topic_text, content_text, config, folder, processes)
-    scored_part = reranker.best_of(valid, config.rerank_top_k)
+            history = cross_encoder.train(model, pairs, topic_text, content_text, config, folder, processes)
+    scored_part = cross_encoder.best_of(valid, config.rerank_top_k)
     with stage(timer, f"cross-encoder {name}: score", items=len(scored_part)):
         scorer = for_inference(copy.deepcopy(model), int8) if int8 and model.device.type == "cpu" else model
-        scored = reranker.score(scorer, scored_part, topic_text, content_text, config)
+        scored = cross_encoder.score(scorer, scored_part, topic_text, content_text, config)
     return Stage2(name, model, config, folder, scored, history, details)
 
 
-def feature_ranker(train_candidates: pd.DataFrame, valid: pd.DataFrame, data, config: RankerConfig,
+def train_feature_ranker(train_candidates: pd.DataFrame, valid: pd.DataFrame, data, config: RankerConfig,
                    work, trained_on: dict) -> Stage2:
     """Fit the feature ranker on every candidate of the training topics (labelled) and score
-    ``valid``; ``data`` is the :class:`~utils.data.LECRData` its features read."""
+    ``valid``; ``data`` is the :class:`~utils.data.load.LECRData` its features read."""
     model = FeatureRanker.fit(train_candidates, data, config)
     return Stage2(FEATURES, model, model.config, folder_of(work, FEATURES), model.score(valid, data),
                   pd.DataFrame(columns=HISTORY_COLUMNS), {**trained_on, "train_pairs": len(train_candidates)})
@@ -214,8 +215,8 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
     chosen = tuning.compare(tables, **honest)
     best = chosen.loc["selected", "model"]
     for name, model in by_name.items():
-        reranker.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
-    reranker.select_for_submission(Path(work) / "reranker", best, by_name[best].folder.name,
+        cross_encoder.save(model.model, model.folder, model.config, chosen.loc[name, "rule"], **model.details)
+    cross_encoder.select_for_submission(Path(work) / "reranker", best, by_name[best].folder.name,
                                    rules=rules, blends=list(blends), **details)
     baselines = tuning.stage1_tables(valid, truth, rules)
     rows = [tuning.compare(baselines, **honest).drop(index="selected"), chosen]
@@ -223,7 +224,7 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
         rows += [_cut(by_name[best], chosen.loc[best, "rule"], truth, top_k, rules, blends, honest)
                  for top_k in config.cpu_top_ks]
     selection = Selection(
-        best, pd.concat(rows).rename(index=reranker.pipeline_name).rename_axis("pipeline"),
+        best, pd.concat(rows).rename(index=cross_encoder.pipeline_name).rename_axis("pipeline"),
         tuning.by_family({**baselines, **tables}, **honest), tables,
         {name: chosen.loc[name, "rule"] for name in by_name})
     _write(selection, by_name, valid, truth, Path(work) / "reranker")
@@ -233,7 +234,7 @@ def select(models: list[Stage2], valid: pd.DataFrame, truth: pd.DataFrame, work,
 def _cut(model: Stage2, rule: PostProcess, truth, top_k: int, rules, blends, honest) -> pd.DataFrame:
     """The comparison's row of ``model`` reranking only the fused list's best ``top_k``: its
     honest F2, and in sample the saved ``rule`` as notebook 06 runs it."""
-    cut = reranker.to_rerank(model.scored, rule, top_k)
+    cut = cross_encoder.to_rerank(model.scored, rule, top_k)
     row = tuning.compare({model.name: tuning.rule_table(cut, truth, rules, blends=blends)}, **honest)
     row = row.loc[[model.name]].assign(**{"in-sample f2": rule.quality(cut, truth)["f2"]})
     return row.rename(index={model.name: f"two stages: the selected reranker, only the fused top {top_k} reranked"})
@@ -255,14 +256,14 @@ NEW_CHANNEL = "new_channel"
 travels with it to Kaggle), and its settings file's stem (``new_channel.json``: not
 ``reranker.json``, which marks the one reranker a dataset holds)."""
 NEW_CHANNEL_RULES = ["supply", "top-k"]
-"""The rule families the new-channel rule is chosen among (:data:`utils.tuning.FAMILIES`): a
+"""The rule families the new-channel rule is chosen among (:data:`utils.selection.tuning.FAMILIES`): a
 count per topic that follows its supply, or a fixed one."""
 FLOOR, FUSED = "stage 1: fused list, top-k", "new channel: fused list, count by supply"
 
 
 @dataclass
 class NewChannel:
-    """The new-channel pipeline (:mod:`utils.newchannel`): the new-channel candidates in their
+    """The new-channel pipeline (:mod:`utils.selection.newchannel`): the new-channel candidates in their
     fused order, and the rule chosen on the training topics (their own channels hidden, each
     channel weighing the same): nothing of it is chosen on the topics it is applied to."""
 
@@ -326,14 +327,14 @@ def new_channel(train: pd.DataFrame, valid: pd.DataFrame, truth: pd.DataFrame, d
 def save_new_channel(result: NewChannel, folder, **details) -> Path:
     """Save the new-channel rule in ``folder / NEW_CHANNEL`` (inside the selected stage-2
     model's folder), with its grid (every rule and its weighted mean F2 on the training topics,
-    :data:`utils.newchannel.GRID_FILE`) and ``new_channel.json`` (``details``)."""
+    :data:`utils.selection.newchannel.GRID_FILE`) and ``new_channel.json`` (``details``)."""
     import json
 
-    from . import versions
+    from ..kaggle import versions
 
     target = Path(folder) / NEW_CHANNEL
     target.mkdir(parents=True, exist_ok=True)
-    result.rule.save(target / reranker.POSTPROCESS_FILE)
+    result.rule.save(target / cross_encoder.POSTPROCESS_FILE)
     grid = result.on_training.rules.assign(**{newchannel.TRAINING_F2: result.on_training.mean_f2(result.weights)})
     grid.to_csv(target / newchannel.GRID_FILE, index=False)
     (target / f"{NEW_CHANNEL}.json").write_text(json.dumps({**details, **versions.record()}, indent=2, default=str))
@@ -343,7 +344,7 @@ def save_new_channel(result: NewChannel, folder, **details) -> Path:
 def load_new_channel(folder) -> tuple[PostProcess, dict] | None:
     """The new-channel rule and its settings saved in ``folder / NEW_CHANNEL`` (with ``grid``:
     every rule of its grid and its mean F2 on the training topics, for
-    :func:`utils.newchannel.choose_rule`); None where notebook 05 saved none."""
+    :func:`utils.selection.newchannel.choose_rule`); None where notebook 05 saved none."""
     import json
 
     target = Path(folder) / NEW_CHANNEL
@@ -351,17 +352,17 @@ def load_new_channel(folder) -> tuple[PostProcess, dict] | None:
         return None
     settings = json.loads((target / f"{NEW_CHANNEL}.json").read_text())
     settings["grid"] = pd.read_csv(target / newchannel.GRID_FILE) if (target / newchannel.GRID_FILE).is_file() else None
-    return PostProcess.load(target / reranker.POSTPROCESS_FILE), settings
+    return PostProcess.load(target / cross_encoder.POSTPROCESS_FILE), settings
 
 
 def by_regime(model: Stage2, rule: PostProcess, fresh: NewChannel, truth: pd.DataFrame, topics: pd.DataFrame,
               known_ids, min_known: int) -> pd.DataFrame:
     """What notebook 06 does with the validation topics: each topic takes its regime's pipeline
-    (:func:`utils.newchannel.regime`), the selected ``model`` with its saved ``rule`` in a known
+    (:func:`utils.selection.newchannel.regime`), the selected ``model`` with its saved ``rule`` in a known
     channel (in sample: the rule was chosen on these topics; its honest figure is in
     ``f2.csv``), the new-channel pipeline elsewhere (chosen on the training topics alone).
     One row per regime and one for all topics: topics, mean F2, precision and recall."""
-    from .metrics import scores_per_topic
+    from ..metrics import scores_per_topic
     from .newchannel import KNOWN, NEW, regime
 
     regimes = regime(truth["topic_id"], topics, known_ids, min_known)

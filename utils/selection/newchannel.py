@@ -21,8 +21,8 @@ model as shipped. What it can lean on needs no label of the new channel:
 :class:`Supply` computes both from the known links, always hiding the topic's own channel, so
 that a training topic of a known channel looks as a topic of a new channel does: the rule
 that turns the supply into a number of items per topic (the ``supply`` family of
-:data:`utils.tuning.FAMILIES`) is chosen on the training topics, each channel weighing the
-same (:func:`utils.stage2.new_channel`), and applies to channels no stage saw.
+:data:`utils.selection.tuning.FAMILIES`) is chosen on the training topics, each channel weighing the
+same (:func:`utils.selection.stage2.new_channel`), and applies to channels no stage saw.
 :func:`frame` fuses the pool with TF-IDF, the fine-tuned and the zero-shot bi-encoders into
 the new-channel candidates, ordered as the in-channel list is (more votes, then the higher
 mean score). A ranker trained on the training topics' new-channel candidates ordered them
@@ -39,8 +39,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import search
-from .search import COLUMNS
+from ..retrieval import search
+from ..retrieval.search import COLUMNS
 
 MIN_KNOWN = 20
 """A channel with at least this many known linked topics is a known curriculum (notebook 05's
@@ -120,7 +120,7 @@ class Supply:
 
     def annotate(self, candidates: pd.DataFrame) -> pd.DataFrame:
         """``candidates`` with the topic's ``supply`` (:meth:`table`), which the ``supply``
-        rules read (:attr:`utils.postprocess.PostProcess.per_supply`)."""
+        rules read (:attr:`utils.selection.postprocess.PostProcess.per_supply`)."""
         table = self.table(candidates["topic_id"].unique())
         return candidates.assign(supply=candidates["topic_id"].map(table["supply"]).to_numpy(float))
 
@@ -162,8 +162,8 @@ def frame(sources: dict[str, pd.DataFrame], k: int = 50) -> pd.DataFrame:
     """The new-channel candidates: the fused top ``k`` of TF-IDF, the fine-tuned and the
     zero-shot bi-encoders (whichever of ``tfidf``, ``retriever``, ``zero_shot`` ``sources``
     holds), and every candidate of the ``pool`` source, fused (more votes first, then the
-    higher mean score; :func:`utils.candidates.fuse`)."""
-    from .candidates import fuse
+    higher mean score; :func:`utils.retrieval.candidates.fuse`)."""
+    from ..retrieval.candidates import fuse
 
     listed = [name for name in ("tfidf", "retriever", "zero_shot") if name in sources]
     if not listed:
@@ -184,7 +184,7 @@ def frame(sources: dict[str, pd.DataFrame], k: int = 50) -> pd.DataFrame:
 def choose_rule(grid: pd.DataFrame, known=None, prior: float = MIN_KNOWN):
     """The rule of the new-channel grid (:data:`GRID_FILE`: its rules and their mean F2 on the
     training topics) for a channel whose ``known`` topics (a
-    :class:`~utils.tuning.RuleTable` of the same rules, scored on them, with and without
+    :class:`~utils.selection.tuning.RuleTable` of the same rules, scored on them, with and without
     ``skip_taken``) are few: the best of (``prior`` x the training mean + the F2 summed over
     the known topics) / (``prior`` + their number), among the rules both tables hold. A
     ``skip_taken`` rule's training mean is its plain twin's (no item is taken where the
@@ -206,7 +206,7 @@ def choose_rule(grid: pd.DataFrame, known=None, prior: float = MIN_KNOWN):
     matched = rules.merge(trained, on=["family", *fields], how="inner").sort_values("_row")
     if matched.empty:
         raise ValueError("choose_rule: the known topics' rules are not the saved grid's; score them with "
-                         "the new-channel families (utils.stage2.NEW_CHANNEL_RULES)")
+                         "the new-channel families (utils.selection.stage2.NEW_CHANNEL_RULES)")
     rows = matched["_row"].to_numpy()
     total = prior * matched[TRAINING_F2].to_numpy() + known.f2()[rows].sum(axis=1)
     best = rows[int(np.argmax(total / (prior + len(known.topics))))]

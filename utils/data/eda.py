@@ -1,12 +1,12 @@
-"""The summaries the EDA notebook draws: each takes an :class:`~utils.data.LECRData` and
+"""The summaries the EDA notebook draws: each takes an :class:`~utils.data.load.LECRData` and
 returns a small pandas table, so the same numbers are available outside the notebook."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from . import candidates
-from .data import LECRData
+from ..retrieval import candidates
+from .load import LECRData
 
 
 def overview(data: LECRData) -> pd.Series:
@@ -98,7 +98,7 @@ def channel_reuse(data: LECRData) -> pd.DataFrame:
     """One row per channel with links: title, category, links, and the share of its links
     whose item another topic of the same channel links too. A curriculum that rarely reuses
     an item seldom attaches one already linked elsewhere in it: notebook 05's rule may leave
-    such items out there (``utils.postprocess.PostProcess.skip_taken``)."""
+    such items out there (``utils.selection.postprocess.PostProcess.skip_taken``)."""
     channel = data.links["topic_id"].map(data.topics.set_index("id")["channel"])
     table = pd.DataFrame({"links": data.links.groupby(channel).size(),
                           "reused": candidates.channel_reuse(data.links, data.topics)})

@@ -1,6 +1,6 @@
 """Stage 2 without a transformer: gradient-boosted trees over what recall already knows.
 
-The cross-encoder (:mod:`utils.reranker`) reads each pair's texts; this ranker reads numbers
+The cross-encoder (:mod:`utils.selection.cross_encoder`) reads each pair's texts; this ranker reads numbers
 (:data:`FEATURES`): the fused rank and votes, each retriever's rank and score and their gaps
 to the topic's best, how many candidates the topic has, the share of the language's topics
 that have the item among their candidates (hub items are rarely right), the gap to the best
@@ -10,7 +10,7 @@ of this kind was part of LECR's winning solution; here scikit-learn's
 ``HistGradientBoostingClassifier`` (missing values and categories handled natively) trains
 in seconds and scores a hidden-test-sized candidate list in seconds on a CPU.
 
-It trains on the same topics as the cross-encoder (:func:`utils.reranker.training_topics`:
+It trains on the same topics as the cross-encoder (:func:`utils.selection.cross_encoder.training_topics`:
 recalled by a retriever that never trained on them), on all their candidates.
 
 The hub share and the item's best score are computed over the frame of topics scored
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from .data import CATEGORIES, KINDS
+from ..data.load import CATEGORIES, KINDS
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ FEATURES = [*SCORES, "retriever_gap", "retriever_ratio", "tfidf_gap", "mean_gap"
             "retriever_best", "retriever_worst", "tfidf_best", "category", "starts_same",
             "same_chapter"]
 CATEGORICAL = ("kind", "category")
-"""Features the trees split as categories (codes of :data:`~utils.data.KINDS` and
-:data:`~utils.data.CATEGORIES`; missing for a value outside them)."""
+"""Features the trees split as categories (codes of :data:`~utils.data.load.KINDS` and
+:data:`~utils.data.load.CATEGORIES`; missing for a value outside them)."""
 GROUPS = {
     "topic's range": ("retriever_best", "retriever_worst", "tfidf_best"),
     "category": ("category",),
@@ -112,7 +112,7 @@ class RankerConfig:
 
 def features(candidates: pd.DataFrame, data) -> pd.DataFrame:
     """:data:`FEATURES` for each row of ``candidates`` (recall's columns, every candidate of
-    each topic), with ``data`` (:class:`~utils.data.LECRData`) for the items and topics."""
+    each topic), with ``data`` (:class:`~utils.data.load.LECRData`) for the items and topics."""
     found = candidates.reindex(columns=SCORES).astype("float64")
     by_topic = candidates.groupby("topic_id")
     best = {c: by_topic[c].transform("max") for c in ("retriever_score", "tfidf_score", "mean_score") if c in candidates}
@@ -188,7 +188,7 @@ class FeatureRanker:
         trained_on = list(getattr(self.estimator, "feature_names_in_", columns))
         if trained_on != columns:
             raise ValueError(f"this feature ranker was trained on the features {trained_on}; this "
-                             f"version of utils.ranker computes {columns}: retrain it with "
+                             f"version of utils.selection.feature_ranker computes {columns}: retrain it with "
                              "notebooks/05_reranker.ipynb (seconds), or use the code it came from")
         if candidates.empty:
             return candidates.assign(score=np.array([], dtype="float32"))

@@ -103,7 +103,7 @@ def content_texts(content: pd.DataFrame, config: TextConfig = TextConfig()) -> p
 
 def text_frames(data, config: TextConfig = TextConfig()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(topics, content)`` frames of ``id, language, text`` for every topic and item of
-    ``data`` (an :class:`~utils.data.LECRData`): what the retrievers and rerankers read."""
+    ``data`` (an :class:`~utils.data.load.LECRData`): what the retrievers and rerankers read."""
     topics = data.topics[["id", "language"]].copy()
     topics["text"] = topic_texts(data.topics, TopicTree(data.topics), config).to_numpy()
     content = data.content[["id", "language"]].copy()

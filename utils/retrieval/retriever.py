@@ -30,18 +30,20 @@ import pandas as pd
 import torch
 from sentence_transformers import SentenceTransformer
 
-from . import embcache, logs, paths, search, trainer, versions
+from .. import logs, paths, trainer
+from ..kaggle import versions
+from ..retrieval import embcache, search
 
-versions.require("sentence-transformers", 6, "utils.retriever (sentence_transformers.base.sampler)")
+versions.require("sentence-transformers", 6, "utils.retrieval.retriever (sentence_transformers.base.sampler)")
 from sentence_transformers.base.sampler import DefaultBatchSampler  # noqa: E402  (6.x only)
 
+from ..data.folds import Holdout
+from ..data.text import TextConfig
+from ..metrics import KS, recall_at_k
+from ..models import load_bi_encoder, load_for_inference
+from ..profiling import stage
+from ..trainer import HISTORY_FILE
 from .candidates import dense_candidates
-from .folds import Holdout
-from .metrics import KS, recall_at_k
-from .models import load_bi_encoder, load_for_inference
-from .profiling import stage
-from .trainer import HISTORY_FILE
-from .text import TextConfig
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def base_model_of(round_dir) -> str:
 
 
 ZERO_SHOT_DIR = "zero_shot"
-"""Where :mod:`utils.package` puts the zero-shot model inside the retriever's dataset."""
+"""Where :mod:`utils.kaggle.package` puts the zero-shot model inside the retriever's dataset."""
 
 
 def zero_shot_model(name, retriever_dir=None, work=None) -> str | None:
@@ -96,7 +98,7 @@ class RetrieverConfig:
 
     max_length: int = 64
     """Tokens per text; topic texts end with the ancestors' titles, so truncation drops
-    those first (utils.text)."""
+    those first (utils.data.text)."""
     epochs: float = 1.0
     """Epochs of round 1 (in-batch negatives only)."""
     negative_epochs: float = 1.0
@@ -352,7 +354,7 @@ def content_cache(model_path, retriever_dir, max_length: int) -> embcache.Conten
     """The content embeddings :func:`validation_report` kept for ``model_path`` at
     ``max_length``: a round's in its folder, any other model's (the base model, validated
     zero-shot) in ``retriever_dir/zero_shot``. Empty where none were kept, or where they were
-    kept for other weights or another max length (:meth:`~utils.embcache.ContentCache.load`).
+    kept for other weights or another max length (:meth:`~utils.retrieval.embcache.ContentCache.load`).
 
     Embedding the content is most of stage 1's inference on a CPU: notebook 03 embeds it
     once per model to validate, and notebook 04 then embeds only what 03 did not (the
@@ -398,7 +400,7 @@ def fit(base_model, pairs: pd.DataFrame, pool: pd.DataFrame, links: pd.DataFrame
 
     Round 1 trains ``pairs`` with in-batch negatives; each later round mines hard negatives
     from ``pool`` with the model of the round before. ``holdout`` (what no pair comes from:
-    a :class:`~utils.folds.Holdout`, or a list of folds) and ``text`` (the settings
+    a :class:`~utils.data.folds.Holdout`, or a list of folds) and ``text`` (the settings
     ``pairs``' texts were built with, which inference must repeat: :func:`text_config`) are
     recorded in each round's ``fit.json``. ``report(model, folder)`` runs after each round
     (e.g. :func:`validation_report`), or after the last one only with ``report_last_only``. With ``resume``, a round whose saved ``fit.json``

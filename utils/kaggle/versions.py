@@ -3,7 +3,7 @@
 A Kaggle image ships its own torch, transformers, sentence-transformers and scikit-learn,
 and a kernel with the internet off cannot ``pip install`` from PyPI. So every saved model
 records the versions it was trained with (:func:`record`, in ``fit.json`` and
-``reranker.json``), ``python -m utils.package --wheels`` builds a dataset of the pinned
+``reranker.json``), ``python -m utils.kaggle.package --wheels`` builds a dataset of the pinned
 packages' wheels for Kaggle's Python, and notebook 06 calls :func:`ensure` before it imports
 any of them: same versions, nothing to do; other versions, install the attached wheels offline
 (``pip install --no-index --find-links``); no wheels attached, stop at once with a message
@@ -28,13 +28,13 @@ safetensors, and a kernel keeps the torch build that matches its accelerator."""
 KEY = "versions"
 """The key under which ``fit.json`` and ``reranker.json`` hold :func:`record`."""
 WHEELS_FILE = "wheels.json"
-"""Marks the wheels dataset (``python -m utils.package --wheels``): the Python versions and the
+"""Marks the wheels dataset (``python -m utils.kaggle.package --wheels``): the Python versions and the
 packages its wheels were downloaded for."""
 INT8_PACKAGES = ("onnxruntime", "onnx")
 """int8 inference on a CPU (:func:`utils.models.int8`): not pinned to the models (they only
 run them), shipped in the wheels dataset, installed offline by :func:`ensure_present`."""
 SPEED_PACKAGES = ("sparse-dot-topn",)
-"""TF-IDF's top-k sparse product on every core (:func:`utils.candidates.tfidf_candidates`;
+"""TF-IDF's top-k sparse product on every core (:func:`utils.retrieval.candidates.tfidf_candidates`;
 without it, the dense product, the same candidates but slower): shipped in the wheels
 dataset, installed offline by :func:`ensure_present`."""
 NOT_WHEELS = ("torch", "triton")
@@ -92,7 +92,7 @@ def ensure(wanted: dict[str, str], wheels=None, run=subprocess.run) -> dict[str,
     """Make the installed pinned libraries the versions ``wanted`` (:func:`recorded`).
 
     Nothing to do when they match. Otherwise install them from the folder ``wheels``
-    (``python -m utils.package --wheels``) offline, or, without one, raise at once with
+    (``python -m utils.kaggle.package --wheels``) offline, or, without one, raise at once with
     both versions and the fix. Returns what differed before installing. Call it before the
     libraries are imported: a module already imported keeps its old version until the
     Python process restarts (then this raises, saying so).
@@ -107,12 +107,12 @@ def ensure(wanted: dict[str, str], wheels=None, run=subprocess.run) -> dict[str,
             raise RuntimeError(
                 f"library versions differ from those the models were saved with: {_describe(diff)}; "
                 f"the attached wheels ({wheels}) were built for Python {', '.join(built_for)}, but this "
-                f"kernel runs Python {here}: rebuild them with `python -m utils.package --wheels "
+                f"kernel runs Python {here}: rebuild them with `python -m utils.kaggle.package --wheels "
                 f"--python-version {here}` and attach the new version.")
     if wheels is None:
         raise RuntimeError(
             f"library versions differ from those the models were saved with: {_describe(diff)}. "
-            f"Attach the wheels dataset made by `python -m utils.package --wheels` (pip installs "
+            f"Attach the wheels dataset made by `python -m utils.kaggle.package --wheels` (pip installs "
             f"it offline), or install these versions, or retrain the models with the installed "
             f"ones.")
     result = run(install_command({name: want for name, (want, _) in diff.items()}, wheels),
@@ -121,7 +121,7 @@ def ensure(wanted: dict[str, str], wheels=None, run=subprocess.run) -> dict[str,
         raise RuntimeError(f"installing {_describe(diff)} from {wheels} failed:\n"
                            f"{result.stdout}\n{result.stderr}\nThe wheels dataset must be built "
                            f"for this kernel's Python ({sys.version_info.major}."
-                           f"{sys.version_info.minor}): `python -m utils.package --wheels "
+                           f"{sys.version_info.minor}): `python -m utils.kaggle.package --wheels "
                            f"--python-version {sys.version_info.major}.{sys.version_info.minor}`.")
     importlib.invalidate_caches()
     still = mismatches(wanted)
@@ -169,4 +169,4 @@ def require(name: str, major: int, what: str) -> None:
         raise ImportError(
             f"{what} needs {name} {major}.x, but {have or 'none'} is installed. Install {name} "
             f"{major}.x as requirements.txt pins it (on an offline Kaggle kernel: attach the wheels "
-            f"dataset of `python -m utils.package --wheels`, which notebook 06 installs).")
+            f"dataset of `python -m utils.kaggle.package --wheels`, which notebook 06 installs).")

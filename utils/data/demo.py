@@ -1,6 +1,6 @@
 """A deterministic demo dataset in the exact Kaggle LECR layout, at any size.
 
-``python -m utils.demo --out DIR`` writes ``topics.csv``, ``content.csv``,
+``python -m utils.data.demo --out DIR`` writes ``topics.csv``, ``content.csv``,
 ``correlations.csv`` and ``sample_submission.csv`` into ``DIR``; ``--size full`` writes the
 LECR shape (~77k topics, ~154k content, ~290k links) for benchmarks. The same seed and sizes
 always give the same files.
@@ -433,7 +433,7 @@ class _Generator:
 
 
 def generate(config: DemoConfig = DemoConfig()) -> dict[str, pd.DataFrame]:
-    """The four competition tables as frames, keyed like :data:`utils.data.FILES`."""
+    """The four competition tables as frames, keyed like :data:`utils.data.load.FILES`."""
     return _Generator(config).generate()
 
 
@@ -461,7 +461,7 @@ def write_demo(out, config: DemoConfig = DemoConfig()) -> dict[str, int]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m utils.demo",
+        prog="python -m utils.data.demo",
         description="Write a deterministic demo dataset in the Kaggle LECR layout.")
     parser.add_argument("--out", required=True, help="folder to write the four CSV files into")
     parser.add_argument("--size", choices=list(SIZES), default="small",

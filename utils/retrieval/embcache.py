@@ -5,18 +5,18 @@ content is mostly content the retriever has already embedded. LECR's efficiency-
 winners shipped those embeddings; so does the suite:
 
 - notebook 03 embeds the content once per model to validate it and keeps those embeddings
-  beside the model (:data:`FILE`; :func:`utils.retriever.validation_report`);
+  beside the model (:data:`FILE`; :func:`utils.retrieval.retriever.validation_report`);
 - notebook 04 recalls with them, embeds only the misses, and saves the result beside the
   model: the main retriever's in its round folder, the zero-shot model's in that folder's
   ``zero_shot/``;
-- :mod:`utils.package` ships them inside the retriever's dataset;
-- notebook 06 (``utils.candidates.recall``) looks each content text up and embeds only the
+- :mod:`utils.kaggle.package` ships them inside the retriever's dataset;
+- notebook 06 (``utils.retrieval.candidates.recall``) looks each content text up and embeds only the
   misses: new items, and items whose text changed.
 
 A vector is keyed by a hash of the exact text the model reads and the model's max length;
 the cache as a whole by a hash of the model's weights (:func:`model_id`). A text built with
 other ``TextConfig`` settings is another text, so it misses; a cache saved for other weights
-(retrained, or halved by ``utils.package --half``) is not used at all.
+(retrained, or halved by ``utils.kaggle.package --half``) is not used at all.
 
 The precision the weights ran in (float32, float16 on a GPU, bfloat16 on a CPU with AMX:
 :func:`utils.models.inference_dtype`) is deliberately not part of the key: the cache is
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import search
+from ..retrieval import search
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ContentCache:
                 f"{self.dtype.name}, model {str(self.model)[:12]})")
 
     def embed(self, model, texts, batch_size: int = 256) -> np.ndarray:
-        """Embeddings of ``texts`` as :func:`utils.search.embed` returns them: looked up where
+        """Embeddings of ``texts`` as :func:`utils.retrieval.search.embed` returns them: looked up where
         cached, else embedded with ``model`` and added to the cache."""
         texts = list(texts)
         if not texts:
